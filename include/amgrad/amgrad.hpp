@@ -1,0 +1,18 @@
+#pragma once
+// Umbrella header: everything a host user needs.
+#include "amgrad/config.hpp"
+#include "amgrad/error.hpp"
+#include "amgrad/operand.hpp"
+#include "amgrad/matrix.hpp"
+#include "amgrad/multiplier/model.hpp"
+#include "amgrad/multiplier/exact.hpp"
+#include "amgrad/multiplier/truncated.hpp"
+#include "amgrad/multiplier/table_multiplier.hpp"
+#include "amgrad/table/table.hpp"
+#include "amgrad/table/product_table.hpp"
+#include "amgrad/gradient/scheme.hpp"
+#include "amgrad/gradient/ste.hpp"
+#include "amgrad/gradient/lut2d.hpp"
+#include "amgrad/gradient/lut1d.hpp"
+#include "amgrad/kernel/host/reference.hpp"
+#include "amgrad/appmult.hpp"

@@ -1,0 +1,37 @@
+#pragma once
+// The one exception type of the library. Inputs are validated at the boundary (files, shapes,
+// scales, bit widths); kernels assume valid inputs.
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace amgrad {
+
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+template <class... Parts>
+std::string concat(Parts&&... parts) {
+  std::ostringstream out;
+  (out << ... << std::forward<Parts>(parts));
+  return out.str();
+}
+
+// Throws amgrad::error whose message is "<where>: <what...>".
+template <class... Parts>
+[[noreturn]] void fail(const char* where, Parts&&... what) {
+  throw error(concat(where, ": ", std::forward<Parts>(what)...));
+}
+
+template <class... Parts>
+void require(bool condition, const char* where, Parts&&... what) {
+  if (!condition) fail(where, std::forward<Parts>(what)...);
+}
+
+}  // namespace detail
+}  // namespace amgrad
