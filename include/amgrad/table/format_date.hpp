@@ -130,12 +130,6 @@ table<T> date_fill(const date_section& section, operand_format f, const std::str
   return out;
 }
 
-inline void append_integer(std::string& out, std::int64_t v) {
-  char buffer[24];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
-  out.append(buffer, result.ptr);
-}
-
 template <class T>
 void append_date_section(std::string& out, std::string_view header, const table<T>& t) {
   const operand_format f = t.format();

@@ -123,6 +123,12 @@ inline void write_all(const std::string& path, std::string_view content, const c
   file.close(where);
 }
 
+inline void append_integer(std::string& out, std::int64_t v) {
+  char buffer[24];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
+  out.append(buffer, result.ptr);
+}
+
 inline std::vector<std::string_view> split_whitespace(std::string_view line) {
   std::vector<std::string_view> out;
   std::size_t i = 0;

@@ -1,0 +1,95 @@
+#pragma once
+// Table files in the three formats the community uses, behind one entry point.
+//   date         DATE'25 text (format_date.hpp): product table, optional gradient sections
+//   approxtorch  ApproxTorch whitespace matrix (format_approxtorch.hpp)
+//   tfapprox     TFApprox binary uint16 (format_tfapprox.hpp)
+// detect_format looks at the (decompressed) content, not the name: bytes outside printable
+// ASCII mean TFApprox's binary; text starting with "INFO:" or "LUT for" means DATE'25; any
+// other text is an ApproxTorch matrix.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "amgrad/error.hpp"
+#include "amgrad/table/format_approxtorch.hpp"
+#include "amgrad/table/format_date.hpp"
+#include "amgrad/table/format_tfapprox.hpp"
+#include "amgrad/table/table.hpp"
+#include "amgrad/table/text_file.hpp"
+
+namespace amgrad {
+
+enum class table_format { date, approxtorch, tfapprox };
+
+inline const char* to_string(table_format f) {
+  switch (f) {
+    case table_format::date: return "date";
+    case table_format::approxtorch: return "approxtorch";
+    case table_format::tfapprox: return "tfapprox";
+  }
+  return "?";
+}
+
+inline table_format parse_table_format(std::string_view name) {
+  for (auto f : {table_format::date, table_format::approxtorch, table_format::tfapprox})
+    if (name == to_string(f)) return f;
+  detail::fail("amgrad::parse_table_format", "unknown table format '", name,
+               "' (expected date, approxtorch or tfapprox)");
+}
+
+inline table_format detect_format(const std::string& path) {
+  constexpr const char* where = "amgrad::detect_format";
+  detail::gz_file file(path, "rb", where);
+  char buffer[4096];
+  const int n = gzread(file.get(), buffer, sizeof buffer);
+  detail::require(n >= 0, where, path, ": read error");
+  detail::require(n > 0, where, path, ": the file is empty");
+  const std::string_view head(buffer, static_cast<std::size_t>(n));
+  for (char c : head) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool text = (u >= 0x20 && u < 0x7F) || c == '\n' || c == '\r' || c == '\t';
+    if (!text) return table_format::tfapprox;
+  }
+  const auto first = head.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos &&
+      (head.substr(first).rfind("INFO:", 0) == 0 || head.substr(first).rfind("LUT for", 0) == 0))
+    return table_format::date;
+  return table_format::approxtorch;
+}
+
+// Reads the product table of any format. `format` skips detection. `is_signed` says the
+// signedness where the file cannot (ApproxTorch); for DATE'25 it must agree with the file, and
+// TFApprox tables are always unsigned.
+inline product_table read_product_table(const std::string& path,
+                                        std::optional<table_format> format = std::nullopt,
+                                        std::optional<bool> is_signed = std::nullopt) {
+  constexpr const char* where = "amgrad::read_product_table";
+  switch (format.value_or(detect_format(path))) {
+    case table_format::date: {
+      auto lut = read_date(path).lut;
+      detail::require(!is_signed || *is_signed == lut.format().is_signed, where, path,
+                      ": the operands are ", to_string(lut.format()), ", not ",
+                      *is_signed ? "signed" : "unsigned");
+      return lut;
+    }
+    case table_format::approxtorch:
+      return read_approxtorch(path, is_signed);
+    case table_format::tfapprox:
+      detail::require(!is_signed || !*is_signed, where, path,
+                      ": TFApprox tables hold unsigned operands only");
+      return read_tfapprox(path);
+  }
+  detail::fail(where, "unknown table format");
+}
+
+// Writes a product table; DATE'25 files get no INFO lines and no gradient sections.
+inline void write_product_table(const std::string& path, const product_table& lut,
+                                table_format format) {
+  switch (format) {
+    case table_format::date: return write_date(path, date_table_file{{}, lut, {}, {}});
+    case table_format::approxtorch: return write_approxtorch(path, lut);
+    case table_format::tfapprox: return write_tfapprox(path, lut);
+  }
+}
+
+}  // namespace amgrad
