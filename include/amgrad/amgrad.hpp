@@ -16,3 +16,4 @@
 #include "amgrad/gradient/lut1d.hpp"
 #include "amgrad/kernel/host/reference.hpp"
 #include "amgrad/appmult.hpp"
+#include "amgrad/multiplier/builtin.hpp"

@@ -18,7 +18,9 @@ struct truncated {
 
   constexpr truncated() = default;
   constexpr explicit truncated(int k) : columns(k) {
-    if (k < 0 || k > 16) throw error("amgrad::truncated: column count must be in [0, 16]");
+    if (k < 0 || k > 2 * max_bits)
+      detail::fail("amgrad::truncated", "column count k = ", k, " is out of range [0, ",
+                   2 * max_bits, "]");
   }
 
   AMGRAD_HOST_DEVICE constexpr std::uint32_t unsigned_product(int bits, std::uint32_t a,
