@@ -1,0 +1,308 @@
+#pragma once
+// AVX-512 VBMI kernels: the only file with x86 intrinsics. Compiled when the target has VBMI
+// (AMGRAD_HAS_AVX512VBMI, from -march=native or -mavx512vbmi); never chosen at run time.
+//
+// The row LUT[code][.] sits in zmm registers as two byte planes (low and high bytes of a 16-bit
+// entry); `vpermb`/`vpermt2b` look up 64 entries per instruction, indexed by 64 codes of the swept
+// operand. Widths <= 6 need one vpermb per plane, 7 bits one vpermt2b, 8 bits two and a blend on
+// bit 7 of the code.
+#include "amgrad/config.hpp"
+
+#if AMGRAD_HAS_AVX512VBMI
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "amgrad/kernel/host/row_table.hpp"
+
+// GCC 12 flags the `__m512i __Y = __Y;` idiom inside its own intrinsics headers when they are
+// inlined here; the values are never read uninitialised.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace amgrad::kernel::host::detail::avx512_vbmi {
+
+// How many code bits a lookup consumes: <= 6, 7 or 8.
+enum class lookup_width { up_to_6 = 6, seven = 7, eight = 8 };
+
+inline lookup_width width_for(int bits) {
+  return bits <= 6 ? lookup_width::up_to_6 : bits == 7 ? lookup_width::seven : lookup_width::eight;
+}
+
+// One plane of one table row: up to four zmm of 64 entries each.
+template <lookup_width W>
+struct plane {
+  __m512i t0, t1, t2, t3;
+
+  explicit plane(const line* p) {
+    t0 = _mm512_load_si512(p);
+    if constexpr (W != lookup_width::up_to_6) t1 = _mm512_load_si512(p + 1);
+    if constexpr (W == lookup_width::eight) {
+      t2 = _mm512_load_si512(p + 2);
+      t3 = _mm512_load_si512(p + 3);
+    }
+  }
+  // 64 byte lookups; `high` holds bit 7 of each code (used for 8-bit codes only).
+  __m512i operator()(__m512i codes, __mmask64 high) const {
+    if constexpr (W == lookup_width::up_to_6) {
+      return _mm512_permutexvar_epi8(codes, t0);
+    } else if constexpr (W == lookup_width::seven) {
+      return _mm512_permutex2var_epi8(t0, codes, t1);
+    } else {
+      const __m512i low_half = _mm512_permutex2var_epi8(t0, codes, t1);
+      const __m512i high_half = _mm512_permutex2var_epi8(t2, codes, t3);
+      return _mm512_mask_blend_epi8(high, low_half, high_half);
+    }
+  }
+};
+
+inline __mmask64 tail_mask(std::size_t n) {
+  return n >= 64 ? ~__mmask64{0} : ((__mmask64{1} << n) - 1);
+}
+
+// ---- forward --------------------------------------------------------------------------------
+//
+// A byte plane is summed in u16 lanes two ways: `word += x` (wraps) and `odd += x >> 8`. Then the
+// even bytes' sum is word - (odd << 8) mod 2^16, exact while it stays below 2^16: at most 257
+// bytes of 255, so the u16 sums are flushed to 32/64-bit every flush_depth k.
+inline constexpr std::size_t flush_depth = 256;
+inline constexpr std::size_t tile_cols = 128;  // two vectors of 64 codes; B tile 256 x 128 in L1
+inline constexpr std::size_t tile_rows = 32;
+inline constexpr std::size_t vectors_per_tile = tile_cols / 64;
+
+// Scratch order of one 64-column vector: [even cols 0..30][even 32..62][odd 1..31][odd 33..63].
+inline std::size_t scratch_column(std::size_t p) { return p < 32 ? 2 * p : 2 * (p - 32) + 1; }
+
+template <class U>
+inline void add_u32(U* dst, __m512i v) {
+  if constexpr (std::is_same_v<U, std::uint32_t>) {
+    _mm512_storeu_si512(dst, _mm512_add_epi32(_mm512_loadu_si512(dst), v));
+  } else {
+    const __m512i lo = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(v));
+    const __m512i hi = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(v, 1));
+    _mm512_storeu_si512(dst, _mm512_add_epi64(_mm512_loadu_si512(dst), lo));
+    _mm512_storeu_si512(dst + 8, _mm512_add_epi64(_mm512_loadu_si512(dst + 8), hi));
+  }
+}
+
+// Adds stored = lo + 256 * hi of 32 u16 lanes into 32 U's of scratch.
+template <class U>
+inline void flush_lanes(U* dst, __m512i lo16, __m512i hi16) {
+  const __m512i lo_a = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(lo16));
+  const __m512i lo_b = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(lo16, 1));
+  const __m512i hi_a = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(hi16));
+  const __m512i hi_b = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(hi16, 1));
+  add_u32(dst, _mm512_add_epi32(lo_a, _mm512_slli_epi32(hi_a, 8)));
+  add_u32(dst + 16, _mm512_add_epi32(lo_b, _mm512_slli_epi32(hi_b, 8)));
+}
+
+// One tile: rows [r0, r1) x columns [c0, c0 + width) of out += sum_k stored(rows(r,k), panel(k,c))
+// kept in `scratch` (tile_rows x tile_cols, scratch order), then written out with K * base.
+template <lookup_width W, class Acc>
+void forward_tile(const line* planes, std::int64_t base, matrix_view<const code_t> rows,
+                  const code_t* panel, std::size_t ld, matrix_view<Acc> out, std::size_t r0,
+                  std::size_t r1, std::size_t c0, std::size_t width,
+                  std::vector<std::make_unsigned_t<Acc>>& scratch) {
+  using U = std::make_unsigned_t<Acc>;
+  const std::size_t depth = rows.cols;
+  scratch.assign(tile_rows * tile_cols, U{0});
+  const __mmask64 m0 = tail_mask(width);
+  const __mmask64 m1 = width > 64 ? tail_mask(width - 64) : 0;
+  for (std::size_t kb = 0; kb < depth; kb += flush_depth) {
+    const std::size_t ke = std::min(depth, kb + flush_depth);
+    for (std::size_t r = r0; r < r1; ++r) {
+      __m512i lw0 = _mm512_setzero_si512(), lo0 = lw0, hw0 = lw0, ho0 = lw0;
+      __m512i lw1 = lw0, lo1 = lw0, hw1 = lw0, ho1 = lw0;
+      const code_t* p = panel + kb * ld + c0;
+      for (std::size_t k = kb; k < ke; ++k, p += ld) {
+        const line* row = planes + lines_per_row * rows(r, k);
+        const plane<W> lo_plane(row), hi_plane(row + 4);
+        const __m512i b0 = _mm512_maskz_loadu_epi8(m0, p);
+        const __mmask64 h0 = W == lookup_width::eight ? _mm512_movepi8_mask(b0) : 0;
+        const __m512i l0 = lo_plane(b0, h0), x0 = hi_plane(b0, h0);
+        lw0 = _mm512_add_epi16(lw0, l0);
+        lo0 = _mm512_add_epi16(lo0, _mm512_srli_epi16(l0, 8));
+        hw0 = _mm512_add_epi16(hw0, x0);
+        ho0 = _mm512_add_epi16(ho0, _mm512_srli_epi16(x0, 8));
+        if (m1 != 0) {
+          const __m512i b1 = _mm512_maskz_loadu_epi8(m1, p + 64);
+          const __mmask64 h1 = W == lookup_width::eight ? _mm512_movepi8_mask(b1) : 0;
+          const __m512i l1 = lo_plane(b1, h1), x1 = hi_plane(b1, h1);
+          lw1 = _mm512_add_epi16(lw1, l1);
+          lo1 = _mm512_add_epi16(lo1, _mm512_srli_epi16(l1, 8));
+          hw1 = _mm512_add_epi16(hw1, x1);
+          ho1 = _mm512_add_epi16(ho1, _mm512_srli_epi16(x1, 8));
+        }
+      }
+      U* s = scratch.data() + (r - r0) * tile_cols;
+      auto flush = [](U* dst, __m512i lw, __m512i lo, __m512i hw, __m512i ho) {
+        const __m512i le = _mm512_sub_epi16(lw, _mm512_slli_epi16(lo, 8));
+        const __m512i he = _mm512_sub_epi16(hw, _mm512_slli_epi16(ho, 8));
+        flush_lanes(dst, le, he);       // even columns
+        flush_lanes(dst + 32, lo, ho);  // odd columns
+      };
+      flush(s, lw0, lo0, hw0, ho0);
+      if (m1 != 0) flush(s + 64, lw1, lo1, hw1, ho1);
+    }
+  }
+  const U offset = static_cast<U>(static_cast<std::int64_t>(depth) * base);
+  for (std::size_t r = r0; r < r1; ++r) {
+    const U* s = scratch.data() + (r - r0) * tile_cols;
+    for (std::size_t v = 0; v < vectors_per_tile; ++v)
+      for (std::size_t p = 0; p < 64; ++p) {
+        const std::size_t c = 64 * v + scratch_column(p);
+        if (c < width) out(r, c0 + c) = static_cast<Acc>(s[64 * v + p] + offset);
+      }
+  }
+}
+
+// out = rows (x) panel over tiles, threads over tiles. `planes` index rows by rows' codes.
+template <class Acc>
+void forward_tiles(const line* planes, int bits, std::int64_t base,
+                   matrix_view<const code_t> rows, const code_t* panel, std::size_t ld,
+                   matrix_view<Acc> out, int threads) {
+  using U = std::make_unsigned_t<Acc>;
+  if (out.rows == 0 || out.cols == 0) return;
+  const std::size_t row_tiles = (out.rows + tile_rows - 1) / tile_rows;
+  const std::size_t col_tiles = (out.cols + tile_cols - 1) / tile_cols;
+  const int used = resolve_threads(threads);
+  std::vector<std::vector<U>> scratch(static_cast<std::size_t>(used));
+  parallel_for(row_tiles * col_tiles, used, [&](std::size_t tile, int me) {
+    const std::size_t r0 = (tile / col_tiles) * tile_rows, c0 = (tile % col_tiles) * tile_cols;
+    const std::size_t r1 = std::min(out.rows, r0 + tile_rows);
+    const std::size_t width = std::min(tile_cols, out.cols - c0);
+    auto& s = scratch[static_cast<std::size_t>(me)];
+    switch (width_for(bits)) {
+      case lookup_width::up_to_6:
+        forward_tile<lookup_width::up_to_6>(planes, base, rows, panel, ld, out, r0, r1, c0, width, s);
+        break;
+      case lookup_width::seven:
+        forward_tile<lookup_width::seven>(planes, base, rows, panel, ld, out, r0, r1, c0, width, s);
+        break;
+      case lookup_width::eight:
+        forward_tile<lookup_width::eight>(planes, base, rows, panel, ld, out, r0, r1, c0, width, s);
+        break;
+    }
+  });
+}
+
+// Which operand the lookups sweep: B's columns (usual), or A's rows for narrow N (transposed:
+// Y^T = B^T (x)' A^T with the transposed table, so 64 lanes still fill when N < 64).
+enum class mapping { sweep_columns, sweep_rows };
+
+inline mapping preferred_mapping(std::size_t m, std::size_t n) {
+  return n < 64 && m > 2 * n ? mapping::sweep_rows : mapping::sweep_columns;
+}
+
+// Y = A (x) B. Requires t.fits_u16.
+template <class Acc>
+void forward(const forward_tables& t, matrix_view<const code_t> a, matrix_view<const code_t> b,
+             matrix_view<Acc> y, int threads, mapping how) {
+  if (how == mapping::sweep_columns) {
+    const auto panel = contiguous_panel(b);
+    forward_tiles(t.planes.data(), t.bits, t.base, a, panel.data, panel.ld, y, threads);
+  } else {
+    const auto panel = contiguous_panel(a.transposed());
+    forward_tiles(t.planes_t.data(), t.bits, t.base, b.transposed(), panel.data, panel.ld,
+                  y.transposed(), threads);
+  }
+}
+
+// ---- LUT-2D backward ------------------------------------------------------------------------
+//
+// out(r, k) = scale * sum_c dy[r][c] * G[rows(r, k)][panel(k, c)] with G an int16 table in byte
+// planes. The two planes interleave (unpack) into int16, sign-extend into int32, convert to
+// float and meet dy in FMAs; dy is read in the matching lane order, prepared once per row.
+
+// Position p of a 64-column block in lane order -> its column: [even lo][odd lo][even hi][odd hi]
+// of the two unpacked words (unpacklo: columns 16c..16c+7 of each 128-bit chunk c, unpackhi
+// 16c+8..16c+15).
+inline std::size_t lane_column(std::size_t p) {
+  const std::size_t group = p / 16, l = p % 16;
+  const std::size_t chunk = l / 4, word = 2 * (l % 4);
+  return 16 * chunk + (group >= 2 ? 8 : 0) + word + (group % 2);
+}
+
+template <lookup_width W>
+void gradient_dot_rows(const line* planes, matrix_view<const code_t> rows, const code_t* panel,
+                       std::size_t ld, const float* dy, std::size_t dy_ld, std::size_t width,
+                       matrix_view<float> out, std::size_t r0, std::size_t r1, float scale,
+                       std::vector<float>& lanes) {
+  const std::size_t vectors = (width + 63) / 64;
+  lanes.assign(vectors * 64, 0.0f);
+  for (std::size_t r = r0; r < r1; ++r) {
+    const float* d = dy + r * dy_ld;
+    for (std::size_t v = 0; v < vectors; ++v)
+      for (std::size_t p = 0; p < 64; ++p) {
+        const std::size_t c = 64 * v + lane_column(p);
+        lanes[64 * v + p] = c < width ? d[c] : 0.0f;  // zero lanes cancel the padding lookups
+      }
+    for (std::size_t k = 0; k < rows.cols; ++k) {
+      const line* row = planes + lines_per_row * rows(r, k);
+      const plane<W> lo_plane(row), hi_plane(row + 4);
+      const code_t* p = panel + k * ld;
+      __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+      for (std::size_t v = 0; v < vectors; ++v) {
+        const __m512i codes = _mm512_maskz_loadu_epi8(tail_mask(width - 64 * v), p + 64 * v);
+        const __mmask64 high = W == lookup_width::eight ? _mm512_movepi8_mask(codes) : 0;
+        const __m512i lo = lo_plane(codes, high), hi = hi_plane(codes, high);
+        const __m512i w0 = _mm512_unpacklo_epi8(lo, hi), w1 = _mm512_unpackhi_epi8(lo, hi);
+        const float* q = lanes.data() + 64 * v;
+        s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(w0, 16), 16)),
+                             _mm512_loadu_ps(q), s0);
+        s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(w0, 16)), _mm512_loadu_ps(q + 16),
+                             s1);
+        s2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(w1, 16), 16)),
+                             _mm512_loadu_ps(q + 32), s2);
+        s3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(w1, 16)), _mm512_loadu_ps(q + 48),
+                             s3);
+      }
+      out(r, k) = scale * _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1),
+                                                             _mm512_add_ps(s2, s3)));
+    }
+  }
+}
+
+inline constexpr std::size_t gradient_row_block = 8;
+
+// out (R x K) = scale * (dy (R x C) . G[rows][panel]) over blocks of rows. dy rows contiguous.
+inline void gradient_dot(const line* planes, int bits, matrix_view<const code_t> rows,
+                         const code_t* panel, std::size_t ld, const float* dy, std::size_t dy_ld,
+                         std::size_t width, matrix_view<float> out, float scale, int threads) {
+  if (out.rows == 0 || out.cols == 0) return;
+  const std::size_t blocks = (out.rows + gradient_row_block - 1) / gradient_row_block;
+  const int used = resolve_threads(threads);
+  std::vector<std::vector<float>> lanes(static_cast<std::size_t>(used));
+  parallel_for(blocks, used, [&](std::size_t blk, int me) {
+    const std::size_t r0 = blk * gradient_row_block;
+    const std::size_t r1 = std::min(out.rows, r0 + gradient_row_block);
+    auto& l = lanes[static_cast<std::size_t>(me)];
+    switch (width_for(bits)) {
+      case lookup_width::up_to_6:
+        gradient_dot_rows<lookup_width::up_to_6>(planes, rows, panel, ld, dy, dy_ld, width, out,
+                                                 r0, r1, scale, l);
+        break;
+      case lookup_width::seven:
+        gradient_dot_rows<lookup_width::seven>(planes, rows, panel, ld, dy, dy_ld, width, out, r0,
+                                               r1, scale, l);
+        break;
+      case lookup_width::eight:
+        gradient_dot_rows<lookup_width::eight>(planes, rows, panel, ld, dy, dy_ld, width, out, r0,
+                                               r1, scale, l);
+        break;
+    }
+  });
+}
+
+}  // namespace amgrad::kernel::host::detail::avx512_vbmi
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif  // AMGRAD_HAS_AVX512VBMI
