@@ -1,0 +1,10 @@
+// Must NOT compile: ETM has no signed definition, and instantiating it with a signed operand
+// must stop at check_model's static_assert (built by the compile-failure test in CMakeLists.txt).
+#include "amgrad/appmult.hpp"
+#include "amgrad/gradient/ste.hpp"
+#include "amgrad/multiplier/etm.hpp"
+
+int main() {
+  const amgrad::appmult<amgrad::etm, amgrad::s8, amgrad::ste> engine(amgrad::etm{3});
+  return static_cast<int>(engine.lut().values().size());
+}
