@@ -16,8 +16,7 @@
 #include <vector>
 
 #include "amgrad/amgrad.hpp"
-#include "amgrad/multiplier/exact.hpp"
-#include "amgrad/multiplier/truncated.hpp"
+#include "amgrad/multiplier/builtin.hpp"
 #include "amgrad/table/io.hpp"
 #include "amgrad/table/metrics.hpp"
 #include "command_line.hpp"
@@ -33,6 +32,8 @@ constexpr const char* usage_text =
     "             [--rule {signed_range,secant,lut2d_mean,least_squares}] [INPUT OPTIONS] -o OUT\n"
     "  amgrad-lut convert IN OUT --to {date,approxtorch,tfapprox} [INPUT OPTIONS]\n"
     "  amgrad-lut make MODEL [PARAMS...] --bits B [--signed] [--to FORMAT] -o OUT\n"
+    "MODEL [PARAMS]: exact | truncated COLUMNS | bam HBL VBL | drum K | mitchell | kulkarni |\n"
+    "                etm K | perforated FIRST COUNT (etm and perforated are unsigned only)\n"
     "INPUT OPTIONS: --format {date,approxtorch,tfapprox} (default: detected from the content),\n"
     "               --signed | --unsigned (ApproxTorch files do not say; default: signed iff\n"
     "               an entry is negative)\n"
@@ -50,8 +51,11 @@ struct builtin {
   const char* parameters;  // for the usage text
 };
 
-inline const auto builtin_models =
-    hana::make_tuple(builtin<amgrad::exact, 0>{""}, builtin<amgrad::truncated, 1>{"COLUMNS"});
+inline const auto builtin_models = hana::make_tuple(
+    builtin<amgrad::exact, 0>{""}, builtin<amgrad::truncated, 1>{"COLUMNS"},
+    builtin<amgrad::bam, 2>{"HBL VBL"}, builtin<amgrad::drum, 1>{"K"}, builtin<amgrad::mitchell, 0>{""},
+    builtin<amgrad::kulkarni, 0>{""}, builtin<amgrad::etm, 1>{"K"},
+    builtin<amgrad::perforated, 2>{"FIRST COUNT"});
 
 std::string detail_params(const char* names) { return amgrad::detail::concat(" (", names, ")"); }
 

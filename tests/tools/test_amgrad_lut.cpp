@@ -3,7 +3,10 @@
 
 #include <string>
 
+#include <boost/hana.hpp>
+
 #include "amgrad/amgrad.hpp"
+#include "amgrad/multiplier/builtin.hpp"
 #include "amgrad/table/io.hpp"
 #include "run_tool.hpp"
 
@@ -185,4 +188,36 @@ TEST_CASE("amgrad-lut: exit codes and messages") {
   const auto corrupt = run_lut_tool(dir, "info '" + test::write_text(dir.file("c.txt"), "LUT for approximate multiplier:\n0 0 zero\n") + "'");
   CHECK(corrupt.exit_code == 1);
   CHECK(contains(corrupt.err, "c.txt:2: value 'zero' is not a number"));
+}
+
+TEST_CASE("amgrad-lut make: every built-in model, its parameters in order, at two formats") {
+  namespace hana = boost::hana;
+  temp_dir dir;
+  // (command-line model, the model the library builds from the same parameters)
+  const auto cases = hana::make_tuple(
+      hana::make_pair("exact", exact{}), hana::make_pair("truncated 3", truncated{3}),
+      hana::make_pair("bam 1 4", bam{1, 4}), hana::make_pair("bam 4 1", bam{4, 1}),
+      hana::make_pair("drum 3", drum{3}), hana::make_pair("mitchell", mitchell{}),
+      hana::make_pair("kulkarni", kulkarni{}), hana::make_pair("etm 3", etm{3}),
+      hana::make_pair("perforated 1 2", perforated{1, 2}), hana::make_pair("perforated 2 1", perforated{2, 1}));
+  hana::for_each(cases, [&](const auto& c) {
+    using Model = std::decay_t<decltype(hana::second(c))>;
+    const std::string args = hana::first(c);
+    CAPTURE(args);
+    hana::for_each(hana::tuple_t<unsigned_operand<6>, signed_operand<5>>, [&](auto t) {
+      using Op = typename decltype(t)::type;
+      const auto r = run_lut_tool(dir, "make " + args + " --bits " + std::to_string(Op::bits) +
+                                           (Op::is_signed ? " --signed" : "") + " -o '" + dir.file("m.txt") + "'");
+      if constexpr (Model::supports_signed || !Op::is_signed) {
+        REQUIRE(r.exit_code == 0);
+        CHECK(read_date(dir.file("m.txt")).lut == make_product_table<Op>(hana::second(c)));
+      } else {
+        CHECK(r.exit_code == 2);
+        CHECK(contains(r.err, "has no signed definition"));
+      }
+    });
+  });
+  // A parameter the model refuses is a runtime error from the model itself.
+  CHECK(run_lut_tool(dir, "make etm 99 --bits 8 -o x").exit_code == 1);
+  CHECK(run_lut_tool(dir, "make bam 1 --bits 8 -o x").exit_code == 2);
 }
