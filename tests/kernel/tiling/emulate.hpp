@@ -1,0 +1,79 @@
+#pragma once
+// Host emulation of the device kernels' thread blocks: the same per-thread programs
+// (kernel/device/detail/tiling.hpp) called thread by thread, phase by phase, in the order that
+// __syncthreads() imposes on the GPU. A block's threads only share the operand tiles, which are
+// written in one phase and read in the next, so this sequential order computes what the kernel
+// computes.
+#include <cstdint>
+#include <vector>
+
+#include "amgrad/kernel/device/detail/tiling.hpp"
+
+namespace amgrad::test {
+
+namespace dd = amgrad::kernel::device::detail;
+
+// Y = sum_k LUT[A][B] through `splits` K-splits (splits > 1 adds into a zeroed Y, as the kernel's
+// atomicAdd does).
+template <class Tile, class Table>
+void emulate_forward(const Table& lut, int bits, matrix_view<const code_t> a,
+                     matrix_view<const code_t> b, matrix_view<std::int32_t> y, int splits) {
+  const auto k = static_cast<std::int64_t>(a.cols);
+  if (splits > 1)
+    for (std::size_t i = 0; i < y.rows; ++i)
+      for (std::size_t j = 0; j < y.cols; ++j) y(i, j) = 0;
+  std::vector<code_t> a_tile(Tile::bk * dd::row_tile_stride<code_t>(Tile::bm));
+  std::vector<code_t> b_tile(Tile::bk * Tile::bn);
+  std::vector<dd::forward_registers<Tile>> regs(Tile::threads);
+  const auto put = [splits](std::int32_t* p, std::int32_t v) {
+    if (splits > 1) *p += v; else *p = v;
+  };
+  for (int z = 0; z < splits; ++z)
+    for (std::int64_t row0 = 0; row0 < static_cast<std::int64_t>(y.rows); row0 += Tile::bm)
+      for (std::int64_t col0 = 0; col0 < static_cast<std::int64_t>(y.cols); col0 += Tile::bn) {
+        const dd::k_range range = dd::split_range(k, splits, z, Tile::bk);
+        for (auto& r : regs) dd::clear(r);
+        for (std::int64_t k0 = range.begin; k0 < range.end; k0 += Tile::bk) {
+          const int steps = static_cast<int>(dd::min64(Tile::bk, range.end - k0));
+          for (int tid = 0; tid < Tile::threads; ++tid) {
+            dd::load_row_tile<Tile, code_t>(tid, a, row0, k0, range.end, a_tile.data());
+            dd::load_col_tile<Tile>(tid, b, col0, k0, range.end, b_tile.data());
+          }
+          for (int tid = 0; tid < Tile::threads; ++tid)
+            dd::accumulate_forward<Tile>(tid, a_tile.data(), b_tile.data(), steps, lut, bits,
+                                         regs[static_cast<std::size_t>(tid)]);
+        }
+        for (int tid = 0; tid < Tile::threads; ++tid)
+          dd::store_forward<Tile>(tid, row0, col0, regs[static_cast<std::size_t>(tid)], y, put);
+      }
+}
+
+// out(p, q) = scale * sum_r W(p, r) * T[F(p, q)][C(r, q)] (see tiling.hpp for dA and dB).
+template <class Tile, class Table>
+void emulate_backward(const Table& table, int bits, float scale, matrix_view<const float> w,
+                      matrix_view<const code_t> f, matrix_view<const code_t> c,
+                      matrix_view<float> out) {
+  const auto reduction = static_cast<std::int64_t>(w.cols);
+  std::vector<float> w_tile(Tile::bk * dd::row_tile_stride<float>(Tile::bm));
+  std::vector<code_t> c_tile(Tile::bk * Tile::bn);
+  std::vector<dd::backward_registers<Tile>> regs(Tile::threads);
+  for (std::int64_t p0 = 0; p0 < static_cast<std::int64_t>(out.rows); p0 += Tile::bm)
+    for (std::int64_t q0 = 0; q0 < static_cast<std::int64_t>(out.cols); q0 += Tile::bn) {
+      for (int tid = 0; tid < Tile::threads; ++tid)
+        dd::init_backward<Tile>(tid, f, p0, q0, bits, regs[static_cast<std::size_t>(tid)]);
+      for (std::int64_t r0 = 0; r0 < reduction; r0 += Tile::bk) {
+        const int steps = static_cast<int>(dd::min64(Tile::bk, reduction - r0));
+        for (int tid = 0; tid < Tile::threads; ++tid) {
+          dd::load_row_tile<Tile, float>(tid, w, p0, r0, reduction, w_tile.data());
+          dd::load_col_tile<Tile>(tid, c, q0, r0, reduction, c_tile.data());
+        }
+        for (int tid = 0; tid < Tile::threads; ++tid)
+          dd::accumulate_backward<Tile>(tid, w_tile.data(), c_tile.data(), steps, table,
+                                        regs[static_cast<std::size_t>(tid)]);
+      }
+      for (int tid = 0; tid < Tile::threads; ++tid)
+        dd::store_backward<Tile>(tid, p0, q0, regs[static_cast<std::size_t>(tid)], scale, out);
+    }
+}
+
+}  // namespace amgrad::test
