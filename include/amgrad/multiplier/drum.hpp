@@ -10,8 +10,8 @@
 // operand when k >= B.
 //
 // Per operand, the approximation x' satisfies |x' - x| / x <= 2^-(k-1), so the relative error of
-// the product is at most (1 + 2^-(k-1))^2 - 1. Signed operands use sign-magnitude, as the paper
-// suggests for signed data (|x| goes through the unsigned unit, the sign is applied afterwards).
+// the product is at most (1 + 2^-(k-1))^2 - 1 (tight). The paper's unit is unsigned; signed
+// operands use sign-magnitude (|x| goes through the unsigned unit, the sign is applied after).
 #include "amgrad/error.hpp"
 #include "amgrad/multiplier/model.hpp"
 

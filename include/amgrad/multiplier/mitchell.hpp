@@ -10,7 +10,7 @@
 // mantissa kept in full (B - 1 fraction bits) both cases are exact integers and no rounding is
 // involved. The result never exceeds a * b, is exact when an operand is a power of two, and its
 // relative error is at most 1/9 (11.1%, at f_a = f_b = 1/2). Signed operands use sign-magnitude:
-// the logarithm is taken of |x| and the sign is applied afterwards.
+// a logarithm exists only for |x|, and the sign of the product is applied afterwards.
 #include "amgrad/multiplier/model.hpp"
 
 namespace amgrad {
