@@ -40,6 +40,7 @@ template <lookup_width W>
 struct plane {
   __m512i t0, t1, t2, t3;
 
+  plane() = default;
   explicit plane(const line* p) {
     t0 = _mm512_load_si512(p);
     if constexpr (W != lookup_width::up_to_6) t1 = _mm512_load_si512(p + 1);
@@ -220,13 +221,54 @@ void forward(const forward_tables& t, matrix_view<const code_t> a, matrix_view<c
 // planes. The two planes interleave (unpack) into int16, sign-extend into int32, convert to
 // float and meet dy in FMAs; dy is read in the matching lane order, prepared once per row.
 
+// The two planes interleave (unpack) into int16 words; each int32 lane then holds two words, and
+// a shift (even word) or a mask (odd word) leaves one of them in the high half over a zero low
+// half: word * 2^16, sign-correct and exact as a float (16 significant bits); the 2^-16 goes into
+// the final scale. Shifts and masks, not shuffles: the shuffle pipes are busy with the lookups.
 // Position p of a 64-column block in lane order -> its column: [even lo][odd lo][even hi][odd hi]
-// of the two unpacked words (unpacklo: columns 16c..16c+7 of each 128-bit chunk c, unpackhi
-// 16c+8..16c+15).
+// (unpacklo_epi8 holds columns 16c..16c+7 of each 128-bit chunk c, unpackhi 16c+8..16c+15).
 inline std::size_t lane_column(std::size_t p) {
   const std::size_t group = p / 16, l = p % 16;
   const std::size_t chunk = l / 4, word = 2 * (l % 4);
   return 16 * chunk + (group >= 2 ? 8 : 0) + word + (group % 2);
+}
+
+// R rows of one output column k: out(r + q, k) for q < R, sharing the panel's codes (and the
+// bit-7 mask) between the rows.
+template <lookup_width W, int R>
+inline void gradient_dot_column(const line* planes, matrix_view<const code_t> rows,
+                                const code_t* p, std::size_t width, std::size_t vectors,
+                                const float* lanes, std::size_t stride, matrix_view<float> out,
+                                std::size_t r, std::size_t r0, std::size_t k, float scale) {
+  const __m512i high_word = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+  plane<W> lo_plane[R], hi_plane[R];
+  for (int q = 0; q < R; ++q) {
+    const line* row = planes + lines_per_row * rows(r + static_cast<std::size_t>(q), k);
+    lo_plane[q] = plane<W>(row);
+    hi_plane[q] = plane<W>(row + 4);
+  }
+  __m512 even[R], odd[R];
+  for (int q = 0; q < R; ++q) even[q] = odd[q] = _mm512_setzero_ps();
+  for (std::size_t v = 0; v < vectors; ++v) {
+    const __m512i codes = _mm512_maskz_loadu_epi8(tail_mask(width - 64 * v), p + 64 * v);
+    const __mmask64 high = W == lookup_width::eight ? _mm512_movepi8_mask(codes) : 0;
+    for (int q = 0; q < R; ++q) {
+      const __m512i lo = lo_plane[q](codes, high), hi = hi_plane[q](codes, high);
+      const __m512i w0 = _mm512_unpacklo_epi8(lo, hi), w1 = _mm512_unpackhi_epi8(lo, hi);
+      const float* l = lanes + (r + static_cast<std::size_t>(q) - r0) * stride + 64 * v;
+      even[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_slli_epi32(w0, 16)), _mm512_loadu_ps(l),
+                                even[q]);
+      odd[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(w0, high_word)),
+                               _mm512_loadu_ps(l + 16), odd[q]);
+      even[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_slli_epi32(w1, 16)),
+                                _mm512_loadu_ps(l + 32), even[q]);
+      odd[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(w1, high_word)),
+                               _mm512_loadu_ps(l + 48), odd[q]);
+    }
+  }
+  for (int q = 0; q < R; ++q)
+    out(r + static_cast<std::size_t>(q), k) =
+        scale * _mm512_reduce_add_ps(_mm512_add_ps(even[q], odd[q]));
 }
 
 template <lookup_width W>
@@ -235,37 +277,28 @@ void gradient_dot_rows(const line* planes, matrix_view<const code_t> rows, const
                        matrix_view<float> out, std::size_t r0, std::size_t r1, float scale,
                        std::vector<float>& lanes) {
   const std::size_t vectors = (width + 63) / 64;
-  lanes.assign(vectors * 64, 0.0f);
+  scale *= 1.0f / 65536.0f;  // the int32 lanes hold word * 2^16
+  const std::size_t stride = vectors * 64;
+  lanes.assign((r1 - r0) * stride, 0.0f);
   for (std::size_t r = r0; r < r1; ++r) {
     const float* d = dy + r * dy_ld;
+    float* l = lanes.data() + (r - r0) * stride;
     for (std::size_t v = 0; v < vectors; ++v)
       for (std::size_t p = 0; p < 64; ++p) {
         const std::size_t c = 64 * v + lane_column(p);
-        lanes[64 * v + p] = c < width ? d[c] : 0.0f;  // zero lanes cancel the padding lookups
+        l[64 * v + p] = c < width ? d[c] : 0.0f;  // zero lanes cancel the padding lookups
       }
-    for (std::size_t k = 0; k < rows.cols; ++k) {
-      const line* row = planes + lines_per_row * rows(r, k);
-      const plane<W> lo_plane(row), hi_plane(row + 4);
-      const code_t* p = panel + k * ld;
-      __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-      for (std::size_t v = 0; v < vectors; ++v) {
-        const __m512i codes = _mm512_maskz_loadu_epi8(tail_mask(width - 64 * v), p + 64 * v);
-        const __mmask64 high = W == lookup_width::eight ? _mm512_movepi8_mask(codes) : 0;
-        const __m512i lo = lo_plane(codes, high), hi = hi_plane(codes, high);
-        const __m512i w0 = _mm512_unpacklo_epi8(lo, hi), w1 = _mm512_unpackhi_epi8(lo, hi);
-        const float* q = lanes.data() + 64 * v;
-        s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(w0, 16), 16)),
-                             _mm512_loadu_ps(q), s0);
-        s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(w0, 16)), _mm512_loadu_ps(q + 16),
-                             s1);
-        s2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(w1, 16), 16)),
-                             _mm512_loadu_ps(q + 32), s2);
-        s3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(w1, 16)), _mm512_loadu_ps(q + 48),
-                             s3);
-      }
-      out(r, k) = scale * _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1),
-                                                             _mm512_add_ps(s2, s3)));
-    }
+  }
+  // k outside, rows inside: one panel row serves the whole block from L1.
+  for (std::size_t k = 0; k < rows.cols; ++k) {
+    const code_t* p = panel + k * ld;
+    std::size_t r = r0;
+    for (; r + 2 <= r1; r += 2)
+      gradient_dot_column<W, 2>(planes, rows, p, width, vectors, lanes.data(), stride, out, r, r0,
+                                k, scale);
+    if (r < r1)
+      gradient_dot_column<W, 1>(planes, rows, p, width, vectors, lanes.data(), stride, out, r, r0,
+                                k, scale);
   }
 }
 
