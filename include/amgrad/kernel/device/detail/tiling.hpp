@@ -18,7 +18,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 
 #include "amgrad/config.hpp"
 #include "amgrad/matrix.hpp"
@@ -156,10 +155,9 @@ enum class table_storage { shared_int16, shared_uint16, global_int32 };
 
 AMGRAD_HOST_DEVICE constexpr table_storage choose_storage(std::int64_t min_value,
                                                           std::int64_t max_value) {
-  if (min_value >= std::numeric_limits<std::int16_t>::min() &&
-      max_value <= std::numeric_limits<std::int16_t>::max())
-    return table_storage::shared_int16;
-  if (min_value >= 0 && max_value <= std::numeric_limits<std::uint16_t>::max())
+  // (Literal bounds: std::numeric_limits is not callable from device code.)
+  if (min_value >= -32768 && max_value <= 32767) return table_storage::shared_int16;
+  if (min_value >= 0 && max_value <= 65535)
     return table_storage::shared_uint16;
   return table_storage::global_int32;
 }
@@ -293,7 +291,9 @@ struct forward_registers {
 
 template <class Tile>
 AMGRAD_HOST_DEVICE inline void clear(forward_registers<Tile>& regs) {
+  AMGRAD_UNROLL
   for (int r = 0; r < Tile::tm; ++r)
+    AMGRAD_UNROLL
     for (int c = 0; c < Tile::tn; ++c) regs.acc[r][c] = 0;
 }
 
@@ -326,12 +326,15 @@ AMGRAD_HOST_DEVICE inline void store_forward(int tid, std::int64_t row0, std::in
                                              const forward_registers<Tile>& regs,
                                              matrix_view<std::int32_t> y, Put put) {
   const thread_origin at = origin_of<Tile>(tid);
+  // Fully unrolled with guards rather than `break`: the register tile must only ever be indexed
+  // by compile-time constants, or it moves to local memory.
+  AMGRAD_UNROLL
   for (int r = 0; r < Tile::tm; ++r) {
     const std::int64_t i = row0 + at.row + r;
-    if (i >= static_cast<std::int64_t>(y.rows)) break;
+    AMGRAD_UNROLL
     for (int c = 0; c < Tile::tn; ++c) {
       const std::int64_t j = col0 + at.col + c;
-      if (j < static_cast<std::int64_t>(y.cols))
+      if (i < static_cast<std::int64_t>(y.rows) && j < static_cast<std::int64_t>(y.cols))
         put(&y(static_cast<std::size_t>(i), static_cast<std::size_t>(j)), regs.acc[r][c]);
     }
   }
@@ -355,7 +358,9 @@ AMGRAD_HOST_DEVICE inline void init_backward(int tid, matrix_view<const code_t> 
                                              std::int64_t p0, std::int64_t q0, int bits,
                                              backward_registers<Tile>& regs) {
   const thread_origin at = origin_of<Tile>(tid);
+  AMGRAD_UNROLL
   for (int r = 0; r < Tile::tm; ++r)
+    AMGRAD_UNROLL
     for (int c = 0; c < Tile::tn; ++c) {
       const std::int64_t p = p0 + at.row + r, q = q0 + at.col + c;
       const bool inside = p < static_cast<std::int64_t>(f.rows) &&
@@ -394,12 +399,13 @@ AMGRAD_HOST_DEVICE inline void store_backward(int tid, std::int64_t p0, std::int
                                               const backward_registers<Tile>& regs, float scale,
                                               matrix_view<float> out) {
   const thread_origin at = origin_of<Tile>(tid);
+  AMGRAD_UNROLL
   for (int r = 0; r < Tile::tm; ++r) {
     const std::int64_t p = p0 + at.row + r;
-    if (p >= static_cast<std::int64_t>(out.rows)) break;
+    AMGRAD_UNROLL
     for (int c = 0; c < Tile::tn; ++c) {
       const std::int64_t q = q0 + at.col + c;
-      if (q < static_cast<std::int64_t>(out.cols))
+      if (p < static_cast<std::int64_t>(out.rows) && q < static_cast<std::int64_t>(out.cols))
         out(static_cast<std::size_t>(p), static_cast<std::size_t>(q)) = regs.acc[r][c] * scale;
     }
   }
