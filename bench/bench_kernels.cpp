@@ -195,6 +195,42 @@ void bench_backward(benchmark::State& state, shape s, int threads, distribution 
   finish(state, s);
 }
 
+// One training step of a layer: forward, dA and dB (LUT-1D), as an engine runs them back to
+// back. `blas_pool` = true is the design we did not choose: OpenBLAS runs the GEMMs on its own
+// pthread pool while the forward runs on OpenMP's; the two pools then spin against each other
+// on two cores (see docs/benchmarks.md).
+template <class Operand>
+void bench_step(benchmark::State& state, shape s, int threads, bool blas_pool) {
+  const operands x(Operand::bits, s, distribution::uniform);
+  const auto dy = floats(s.m * s.n);
+  std::vector<std::int32_t> y(s.m * s.n);
+  std::vector<float> da(s.m * s.k), db(s.k * s.n), mapped(s.k * s.n), mapped_a(s.m * s.k);
+  const auto& t = lut<Operand>();
+  const host::forward_kernel forward(t, threads);
+  const auto factors = lut1d{}.factors(t);
+  const host::backward_separable_kernel backward(factors, threads);
+  for (auto _ : state) {
+    forward(x.av(s), x.bv(s), row_major(y.data(), s.m, s.n));
+    if (blas_pool) {
+      host::blas::scoped_threads pool(threads);
+      for (std::size_t i = 0; i < s.k * s.n; ++i) mapped[i] = factors.da_of_b[x.b[i]];
+      for (std::size_t i = 0; i < s.m * s.k; ++i) mapped_a[i] = factors.db_of_a[x.a[i]];
+      host::blas::gemm(row_major<const float>(dy.data(), s.m, s.n),
+                       row_major<const float>(mapped.data(), s.k, s.n).transposed(),
+                       row_major(da.data(), s.m, s.k));
+      host::blas::gemm(row_major<const float>(mapped_a.data(), s.m, s.k).transposed(),
+                       row_major<const float>(dy.data(), s.m, s.n), row_major(db.data(), s.k, s.n));
+    } else {
+      backward.da(x.av(s), x.bv(s), row_major(dy.data(), s.m, s.n), row_major(da.data(), s.m, s.k));
+      backward.db(x.av(s), x.bv(s), row_major(dy.data(), s.m, s.n), row_major(db.data(), s.k, s.n));
+    }
+    benchmark::DoNotOptimize(da.data());
+    benchmark::DoNotOptimize(db.data());
+    benchmark::ClobberMemory();
+  }
+  finish(state, s);
+}
+
 std::string tag(int bits) { return "u" + std::to_string(bits); }
 
 template <class Operand>
@@ -221,6 +257,12 @@ void register_operand() {
         both("lut1d", lut1d{});
         both("lut2d", lut2d<>{});
       }
+  for (const auto& s : {shapes[2], shapes[7]})
+    for (int threads : {1, 2})
+      for (bool pool : {false, true})
+        benchmark::RegisterBenchmark(((pool ? "step_blaspool/" : "step/") + op + "/" + s.name() +
+                                      "/threads:" + std::to_string(threads)).c_str(),
+                                     bench_step<Operand>, s, threads, pool);
   for (const auto& s : shapes) {
     if (s.m * s.n * s.k > std::size_t{1} << 30) continue;  // seconds per call: not worth it
     benchmark::RegisterBenchmark(("naive/" + op + "/" + s.name() + "/threads:1").c_str(),

@@ -37,11 +37,11 @@ inline std::int64_t max_abs(const product_table& lut) {
 }
 
 template <class Scheme>
-auto make_backward_kernel(const Scheme& scheme, const product_table& lut) {
+auto make_backward_kernel(const Scheme& scheme, const product_table& lut, int threads) {
   if constexpr (Scheme::is_separable)
-    return kernel::host::backward_separable_kernel(scheme.factors(lut));
+    return kernel::host::backward_separable_kernel(scheme.factors(lut), threads);
   else
-    return kernel::host::backward_table_kernel(scheme.tables(lut));
+    return kernel::host::backward_table_kernel(scheme.tables(lut), threads);
 }
 
 }  // namespace detail
@@ -53,13 +53,15 @@ class appmult {
   using operand_type = Operand;
   using scheme_type = Scheme;
 
-  explicit appmult(Model model = Model{}, Scheme scheme = Scheme{})
+  // threads: host kernel threads; 0 means the runtime's default (OMP_NUM_THREADS, else the
+  // hardware concurrency).
+  explicit appmult(Model model = Model{}, Scheme scheme = Scheme{}, int threads = 0)
       : model_(std::move(model)),
         scheme_(std::move(scheme)),
         lut_(make_product_table<Operand>(model_)),
         max_abs_product_(detail::max_abs(lut_)),
-        forward_(lut_),
-        backward_(detail::make_backward_kernel(scheme_, lut_)) {
+        forward_(lut_, threads),
+        backward_(detail::make_backward_kernel(scheme_, lut_, threads)) {
     check_model<Model, Operand>();
     check_scheme<Scheme>();
   }
@@ -68,6 +70,10 @@ class appmult {
   const Scheme& scheme() const { return scheme_; }
   const product_table& lut() const { return lut_; }
   gradient_tables gradients() const { return scheme_.tables(lut_); }
+  void set_threads(int threads) {
+    forward_.set_threads(threads);
+    backward_.set_threads(threads);
+  }
 
   // Y = sum_k AM(A[i][k], B[k][j]); Acc is int32_t or int64_t. Throws if int32 could overflow.
   template <class Acc>
@@ -117,7 +123,7 @@ class appmult {
   std::int64_t max_abs_product_;
   kernel::host::forward_kernel forward_;
   decltype(detail::make_backward_kernel(std::declval<const Scheme&>(),
-                                        std::declval<const product_table&>())) backward_;
+                                        std::declval<const product_table&>(), 0)) backward_;
 };
 
 }  // namespace amgrad

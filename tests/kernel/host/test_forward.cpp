@@ -201,3 +201,12 @@ TEST_CASE("a VBMI machine builds and runs the VBMI path") {
   MESSAGE("AVX-512 VBMI kernels compiled: ", AMGRAD_HAS_AVX512VBMI);
 }
 #endif
+
+TEST_CASE("appmult runs the host kernels on the thread count it is given") {
+  const appmult<truncated, u8, lut1d> engine(truncated{2}, lut1d{}, 2);
+  const problem p(u8::format, 70, 90, 300, true, true);
+  std::vector<std::int32_t> y(p.m * p.n), expected(p.m * p.n);
+  engine.forward(p.av, p.bv, row_major(y.data(), p.m, p.n));
+  kernel::reference::forward(engine.lut(), p.av, p.bv, row_major(expected.data(), p.m, p.n));
+  CHECK(y == expected);
+}

@@ -164,21 +164,23 @@ class backward_separable_kernel {
     });
   }
 
-  // dB (K x N) = g_b(A)^T . dY, g_b(A)^T being K x M; each thread maps its own rows of it.
+  // dB (K x N) = g_b(A)^T . dY; each thread maps its own columns of g_b(A) (M x K, row-major,
+  // so the map reads and writes contiguous runs) and hands them to BLAS as a transposed view.
   void db(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out) const {
     (void)b;
     if (out.rows == 0 || out.cols == 0) return;
     const std::size_t depth = a.cols, batch = a.rows;
-    std::vector<float> mapped_t(depth * batch);  // K x M
+    std::vector<float> mapped(batch * depth);  // M x K
     const int used = resolve_threads(threads_);
     blas::scoped_threads single(1);
     const std::size_t parts = detail::block_count(depth, used, 32);
     detail::parallel_for(parts, used, [&](std::size_t blk, int) {
       const std::size_t k0 = depth * blk / parts, k1 = depth * (blk + 1) / parts;
       for (std::size_t i = 0; i < batch; ++i)
-        for (std::size_t k = k0; k < k1; ++k) mapped_t[k * batch + i] = g_.db_of_a[a(i, k)];
-      const auto lhs = row_major<const float>(mapped_t.data() + k0 * batch, k1 - k0, batch);
+        for (std::size_t k = k0; k < k1; ++k) mapped[i * depth + k] = g_.db_of_a[a(i, k)];
+      const matrix_view<const float> lhs{mapped.data() + k0, k1 - k0, batch, 1,
+                                         static_cast<std::ptrdiff_t>(depth)};
       blas::gemm(lhs, dy, detail::row_range(out, k0, k1));
     });
   }
