@@ -10,6 +10,8 @@
 #include "amgrad/multiplier/table_multiplier.hpp"
 #include "amgrad/table/table.hpp"
 #include "amgrad/table/product_table.hpp"
+#include "amgrad/table/metrics.hpp"
+#include "amgrad/table/io.hpp"
 #include "amgrad/gradient/scheme.hpp"
 #include "amgrad/gradient/ste.hpp"
 #include "amgrad/gradient/lut2d.hpp"
