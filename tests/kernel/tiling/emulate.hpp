@@ -48,32 +48,42 @@ void emulate_forward(const Table& lut, int bits, matrix_view<const code_t> a,
       }
 }
 
-// out(p, q) = scale * sum_r W(p, r) * T[F(p, q)][C(r, q)] (see tiling.hpp for dA and dB).
+// out(p, q) = scale * sum_r W(p, r) * T[F(p, q)][C(r, q)] (see tiling.hpp for dA and dB), with
+// the reduction split `splits` ways into partial outputs that are then summed in order.
 template <class Tile, class Table>
 void emulate_backward(const Table& table, int bits, float scale, matrix_view<const float> w,
                       matrix_view<const code_t> f, matrix_view<const code_t> c,
-                      matrix_view<float> out) {
+                      matrix_view<float> out, int splits = 1) {
   const auto reduction = static_cast<std::int64_t>(w.cols);
   std::vector<float> w_tile(Tile::bk * dd::row_tile_stride<float>(Tile::bm));
   std::vector<code_t> c_tile(Tile::bk * Tile::bn);
   std::vector<dd::backward_registers<Tile>> regs(Tile::threads);
-  for (std::int64_t p0 = 0; p0 < static_cast<std::int64_t>(out.rows); p0 += Tile::bm)
-    for (std::int64_t q0 = 0; q0 < static_cast<std::int64_t>(out.cols); q0 += Tile::bn) {
-      for (int tid = 0; tid < Tile::threads; ++tid)
-        dd::init_backward<Tile>(tid, f, p0, q0, bits, regs[static_cast<std::size_t>(tid)]);
-      for (std::int64_t r0 = 0; r0 < reduction; r0 += Tile::bk) {
-        const int steps = static_cast<int>(dd::min64(Tile::bk, reduction - r0));
-        for (int tid = 0; tid < Tile::threads; ++tid) {
-          dd::load_row_tile<Tile, float>(tid, w, p0, r0, reduction, w_tile.data());
-          dd::load_col_tile<Tile>(tid, c, q0, r0, reduction, c_tile.data());
+  std::vector<float> partials(splits > 1 ? splits * out.rows * out.cols : 0);
+  for (int z = 0; z < splits; ++z) {
+    const dd::k_range range = dd::split_range(reduction, splits, z, Tile::bk);
+    const auto target = splits > 1 ? dd::partial_view(partials.data(), z, out.rows, out.cols) : out;
+    for (std::int64_t p0 = 0; p0 < static_cast<std::int64_t>(out.rows); p0 += Tile::bm)
+      for (std::int64_t q0 = 0; q0 < static_cast<std::int64_t>(out.cols); q0 += Tile::bn) {
+        for (int tid = 0; tid < Tile::threads; ++tid)
+          dd::init_backward<Tile>(tid, f, p0, q0, bits, regs[static_cast<std::size_t>(tid)]);
+        for (std::int64_t r0 = range.begin; r0 < range.end; r0 += Tile::bk) {
+          const int steps = static_cast<int>(dd::min64(Tile::bk, range.end - r0));
+          for (int tid = 0; tid < Tile::threads; ++tid) {
+            dd::load_row_tile<Tile, float>(tid, w, p0, r0, range.end, w_tile.data());
+            dd::load_col_tile<Tile>(tid, c, q0, r0, range.end, c_tile.data());
+          }
+          for (int tid = 0; tid < Tile::threads; ++tid)
+            dd::accumulate_backward<Tile>(tid, w_tile.data(), c_tile.data(), steps, table,
+                                          regs[static_cast<std::size_t>(tid)]);
         }
         for (int tid = 0; tid < Tile::threads; ++tid)
-          dd::accumulate_backward<Tile>(tid, w_tile.data(), c_tile.data(), steps, table,
-                                        regs[static_cast<std::size_t>(tid)]);
+          dd::store_backward<Tile>(tid, p0, q0, regs[static_cast<std::size_t>(tid)], scale,
+                                   target);
       }
-      for (int tid = 0; tid < Tile::threads; ++tid)
-        dd::store_backward<Tile>(tid, p0, q0, regs[static_cast<std::size_t>(tid)], scale, out);
-    }
+  }
+  if (splits > 1)
+    for (std::int64_t e = 0; e < static_cast<std::int64_t>(out.rows * out.cols); ++e)
+      dd::reduce_partials{partials.data(), splits, out}(e);
 }
 
 }  // namespace amgrad::test

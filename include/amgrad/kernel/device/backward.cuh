@@ -13,6 +13,7 @@
 #include <memory>
 #include <utility>
 
+#include <thrust/for_each.h>
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/system/cuda/execution_policy.h>
 #include <thrust/transform.h>
@@ -32,7 +33,8 @@ template <class Tile, bool SharedTable>
 __global__ void __launch_bounds__(Tile::threads, 1)
     backward_table_kernel(const std::int16_t* __restrict__ table, int bits, float scale,
                           matrix_view<const float> w, matrix_view<const code_t> f,
-                          matrix_view<const code_t> c, matrix_view<float> out) {
+                          matrix_view<const code_t> c, matrix_view<float> out, int splits,
+                          float* partials) {
   extern __shared__ __align__(16) unsigned char amgrad_smem[];
   const smem_layout layout = make_smem_layout<Tile, float>(bits, SharedTable ? 2 : 0);
   const int tid = static_cast<int>(threadIdx.x);
@@ -48,19 +50,21 @@ __global__ void __launch_bounds__(Tile::threads, 1)
   code_t* c_tile = reinterpret_cast<code_t*>(amgrad_smem + layout.col_tile_offset);
   const std::int64_t p0 = static_cast<std::int64_t>(blockIdx.y) * Tile::bm;
   const std::int64_t q0 = static_cast<std::int64_t>(blockIdx.x) * Tile::bn;
-  const auto reduction = static_cast<std::int64_t>(w.cols);
+  const int z = static_cast<int>(blockIdx.z);
+  const k_range range = split_range(static_cast<std::int64_t>(w.cols), splits, z, Tile::bk);
   backward_registers<Tile> regs;
   init_backward<Tile>(tid, f, p0, q0, bits, regs);
-  for (std::int64_t r0 = 0; r0 < reduction; r0 += Tile::bk) {
+  for (std::int64_t r0 = range.begin; r0 < range.end; r0 += Tile::bk) {
     __syncthreads();
-    load_row_tile<Tile, float>(tid, w, p0, r0, reduction, w_tile);
-    load_col_tile<Tile>(tid, c, q0, r0, reduction, c_tile);
+    load_row_tile<Tile, float>(tid, w, p0, r0, range.end, w_tile);
+    load_col_tile<Tile>(tid, c, q0, r0, range.end, c_tile);
     __syncthreads();
     accumulate_backward<Tile>(tid, w_tile, c_tile,
-                              static_cast<int>(min64(Tile::bk, reduction - r0)),
+                              static_cast<int>(min64(Tile::bk, range.end - r0)),
                               direct_table<std::int16_t>{entries}, regs);
   }
-  store_backward<Tile>(tid, p0, q0, regs, scale, out);
+  store_backward<Tile>(tid, p0, q0, regs, scale,
+                       splits > 1 ? partial_view(partials, z, out.rows, out.cols) : out);
 }
 
 // Y[r][c] = g[view(r, c)]: the elementwise map of the separable schemes.
@@ -119,15 +123,27 @@ class backward_table_kernel {
     smem_bytes_ = detail::make_smem_layout<tile, float>(format_.bits, 2).total;
     shared_table_ = smem_bytes_ <= static_cast<std::size_t>(props_.max_shared_per_block);
     if (shared_table_) {
-      detail::prepare_kernel(detail::backward_table_kernel<tile, true>, tile::threads, smem_bytes_);
+      blocks_per_sm_ = detail::prepare_kernel(detail::backward_table_kernel<tile, true>,
+                                              tile::threads, smem_bytes_);
     } else {  // a device with less shared memory: the same table from global memory
       smem_bytes_ = detail::make_smem_layout<tile, float>(format_.bits, 0).total;
-      detail::prepare_kernel(detail::backward_table_kernel<tile, false>, tile::threads, smem_bytes_);
+      blocks_per_sm_ = detail::prepare_kernel(detail::backward_table_kernel<tile, false>,
+                                              tile::threads, smem_bytes_);
     }
   }
 
   static constexpr double scale_inverse = 16.0;  // the table holds round(16 g)
   bool shared_table() const { return shared_table_; }
+
+  // Reduction splits for an output of rows x cols with a reduction of length `reduction`: a
+  // small output (the dB of a layer with few channels, say) is spread over the GPU, and the
+  // partial outputs are summed in a fixed order (deterministic).
+  int splits_for(std::size_t rows, std::size_t cols, std::size_t reduction) const {
+    return detail::choose_splits(static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols),
+                                 static_cast<std::int64_t>(reduction), tile::bm, tile::bn,
+                                 tile::bk,
+                                 static_cast<std::int64_t>(props_.sm_count) * blocks_per_sm_, 256);
+  }
 
   // dA[i][k] = sum_j dY[i][j] * dAM/da(A[i][k], B[k][j])
   void da(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
@@ -154,17 +170,28 @@ class backward_table_kernel {
     const std::int64_t grid_y = detail::ceil_div(static_cast<std::int64_t>(out.rows), tile::bm);
     amgrad::detail::require(grid_y <= 65535, "amgrad::kernel::device::backward_table_kernel",
                             "the output has too many rows (", out.rows, ") for one grid");
-    const dim3 grid(
+    dim3 grid(
         static_cast<unsigned>(detail::ceil_div(static_cast<std::int64_t>(out.cols), tile::bn)),
         static_cast<unsigned>(grid_y));
+    const int splits = splits_for(out.rows, out.cols, w.cols);
+    grid.z = static_cast<unsigned>(splits);
     const float scale = static_cast<float>(1.0 / scale_inverse);
+    detail::stream_scratch partials(splits > 1 ? splits * out.rows * out.cols * sizeof(float) : 0,
+                                    stream);
     if (shared_table_)
       detail::backward_table_kernel<tile, true><<<grid, tile::threads, smem_bytes_, stream>>>(
-          table, format_.bits, scale, w, f, c, out);
+          table, format_.bits, scale, w, f, c, out, splits, partials.floats());
     else
       detail::backward_table_kernel<tile, false><<<grid, tile::threads, smem_bytes_, stream>>>(
-          table, format_.bits, scale, w, f, c, out);
+          table, format_.bits, scale, w, f, c, out, splits, partials.floats());
     AMGRAD_CUDA_CHECK_LAUNCH("amgrad backward table kernel");
+    if (splits > 1) {
+      thrust::for_each_n(thrust::cuda::par_nosync.on(stream),
+                         thrust::counting_iterator<std::int64_t>(0),
+                         static_cast<std::int64_t>(out.rows * out.cols),
+                         detail::reduce_partials{partials.floats(), splits, out});
+      AMGRAD_CUDA_CHECK_LAUNCH("amgrad backward split reduction (thrust::for_each_n)");
+    }
   }
 
   operand_format format_;
@@ -172,6 +199,7 @@ class backward_table_kernel {
   buffer<std::int16_t> da_;
   buffer<std::int16_t> db_t_;
   std::size_t smem_bytes_ = 0;
+  int blocks_per_sm_ = 1;
   bool shared_table_ = true;
 };
 

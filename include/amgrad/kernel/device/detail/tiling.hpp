@@ -411,4 +411,26 @@ AMGRAD_HOST_DEVICE inline void store_backward(int tid, std::int64_t p0, std::int
   }
 }
 
+// Split reduction of the backward (float sums are not associative, so no atomics): split z
+// writes its partial output, compact row-major P x Q, at partials + z * P * Q; then element
+// `index` of the output is summed over z in order. Deterministic, and the same on every run.
+AMGRAD_HOST_DEVICE inline matrix_view<float> partial_view(float* partials, int z,
+                                                          std::size_t rows, std::size_t cols) {
+  return {partials + static_cast<std::ptrdiff_t>(z) * static_cast<std::ptrdiff_t>(rows * cols),
+          rows, cols, static_cast<std::ptrdiff_t>(cols), 1};
+}
+
+struct reduce_partials {
+  const float* partials;
+  int splits;
+  matrix_view<float> out;
+  AMGRAD_HOST_DEVICE void operator()(std::int64_t index) const {
+    const auto cols = static_cast<std::int64_t>(out.cols);
+    const auto size = static_cast<std::int64_t>(out.rows) * cols;
+    float sum = 0.0f;
+    for (int z = 0; z < splits; ++z) sum += partials[z * size + index];
+    out(static_cast<std::size_t>(index / cols), static_cast<std::size_t>(index % cols)) = sum;
+  }
+};
+
 }  // namespace amgrad::kernel::device::detail
