@@ -223,9 +223,9 @@ inline std::string to_date_text(const date_table_file& file) {
   using namespace detail;
   require(!file.lut.empty(), "amgrad::write_date", "the product table is empty");
   for (const auto* g : {&file.grad_a_x16, &file.grad_b_x16})
-    require(!*g || (*g)->format() == file.lut.format(), "amgrad::write_date",
-            "a gradient table is ", to_string((*g)->format()), " but the product table is ",
-            to_string(file.lut.format()));
+    if (*g && (*g)->format() != file.lut.format())
+      fail("amgrad::write_date", "a gradient table is ", to_string((*g)->format()),
+           " but the product table is ", to_string(file.lut.format()));
   std::string out;
   const std::size_t entries = file.lut.size();
   out.reserve(64 * (file.info.size() + 1) + entries * 16 * 3);

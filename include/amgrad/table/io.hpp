@@ -67,9 +67,9 @@ inline product_table read_product_table(const std::string& path,
   switch (format.value_or(detect_format(path))) {
     case table_format::date: {
       auto lut = read_date(path).lut;
-      detail::require(!is_signed || *is_signed == lut.format().is_signed, where, path,
-                      ": the operands are ", to_string(lut.format()), ", not ",
-                      *is_signed ? "signed" : "unsigned");
+      if (is_signed && *is_signed != lut.format().is_signed)
+        detail::fail(where, path, ": the operands are ", to_string(lut.format()), ", not ",
+                     *is_signed ? "signed" : "unsigned");
       return lut;
     }
     case table_format::approxtorch:
