@@ -112,7 +112,7 @@ inline std::string read_all(const std::string& path, const char* where) {
 
 // Writes `content` to `path`: gzip-compressed when the name ends in ".gz", verbatim otherwise.
 inline void write_all(const std::string& path, std::string_view content, const char* where) {
-  gz_file file(path, ends_with(path, ".gz") ? "wb9" : "wbT", where);
+  gz_file file(path, ends_with(path, ".gz") ? "wb6" : "wbT", where);
   std::size_t done = 0;
   while (done < content.size()) {
     const auto chunk = static_cast<unsigned>(std::min<std::size_t>(content.size() - done, 1u << 30));
