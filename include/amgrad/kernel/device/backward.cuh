@@ -6,8 +6,8 @@
 //   * Separable schemes (STE, LUT-1D): an elementwise map of the codes through g (Thrust), then
 //     one cuBLAS sgemm. STE is the same path with g = the operand value, so the LUT-1D / STE cost
 //     ratio is the ratio of two identical pipelines.
-// No hidden synchronisation: maps, temporaries (stream-ordered cudaMallocAsync) and GEMMs all go
-// to the caller's stream.
+// No hidden synchronisation: maps, temporaries (stream-ordered allocations from the library's
+// own memory pool) and GEMMs all go to the caller's stream.
 #include <climits>
 #include <cstdint>
 #include <memory>
@@ -77,11 +77,38 @@ struct map_codes {
   }
 };
 
+// The library's own stream-ordered memory pool on the current device, for temporaries. Its
+// release threshold is unlimited, so memory freed on a stream is reused by the next call instead
+// of going back to the driver at every synchronisation (the default pool's threshold is 0),
+// without changing the process-wide default pool.
+class scratch_pool {
+ public:
+  scratch_pool() {
+    int device = 0;
+    AMGRAD_CUDA_CHECK(cudaGetDevice(&device));
+    cudaMemPoolProps props{};
+    props.allocType = cudaMemAllocationTypePinned;
+    props.location.type = cudaMemLocationTypeDevice;
+    props.location.id = device;
+    cudaMemPool_t pool = nullptr;
+    AMGRAD_CUDA_CHECK(cudaMemPoolCreate(&pool, &props));
+    pool_.reset(pool, [](cudaMemPool_t p) { (void)cudaMemPoolDestroy(p); });
+    std::uint64_t keep = ~std::uint64_t{0};
+    AMGRAD_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+  }
+  cudaMemPool_t get() const { return pool_.get(); }
+
+ private:
+  std::shared_ptr<CUmemPoolHandle_st> pool_;
+};
+
 // A stream-ordered temporary: allocated and freed on the caller's stream, no synchronisation.
 class stream_scratch {
  public:
-  stream_scratch(std::size_t bytes, cudaStream_t stream) : stream_(stream) {
-    if (bytes != 0) AMGRAD_CUDA_CHECK(cudaMallocAsync(&data_, bytes, stream_));
+  stream_scratch(const scratch_pool& pool, std::size_t bytes, cudaStream_t stream)
+      : stream_(stream) {
+    if (bytes != 0)
+      AMGRAD_CUDA_CHECK(cudaMallocFromPoolAsync(&data_, bytes, pool.get(), stream_));
   }
   stream_scratch(const stream_scratch&) = delete;
   stream_scratch& operator=(const stream_scratch&) = delete;
@@ -176,8 +203,8 @@ class backward_table_kernel {
     const int splits = splits_for(out.rows, out.cols, w.cols);
     grid.z = static_cast<unsigned>(splits);
     const float scale = static_cast<float>(1.0 / scale_inverse);
-    detail::stream_scratch partials(splits > 1 ? splits * out.rows * out.cols * sizeof(float) : 0,
-                                    stream);
+    detail::stream_scratch partials(
+        pool_, splits > 1 ? splits * out.rows * out.cols * sizeof(float) : 0, stream);
     if (shared_table_)
       detail::backward_table_kernel<tile, true><<<grid, tile::threads, smem_bytes_, stream>>>(
           table, format_.bits, scale, w, f, c, out, splits, partials.floats());
@@ -201,6 +228,7 @@ class backward_table_kernel {
   std::size_t smem_bytes_ = 0;
   int blocks_per_sm_ = 1;
   bool shared_table_ = true;
+  detail::scratch_pool pool_;
 };
 
 // Backward of separable schemes: dA = dY . g_a(B)^T and dB = g_b(A)^T . dY, each an elementwise
@@ -210,8 +238,9 @@ class backward_table_kernel {
 class backward_separable_kernel {
  public:
   explicit backward_separable_kernel(const separable_gradients& g)
-      : da_of_b_(g.da_of_b), db_of_a_(g.db_of_a) {
-    require_device("amgrad::kernel::device::backward_separable_kernel");
+      : device_("amgrad::kernel::device::backward_separable_kernel"),
+        da_of_b_(g.da_of_b),
+        db_of_a_(g.db_of_a) {
     cublasHandle_t handle = nullptr;
     AMGRAD_CUBLAS_CHECK(cublasCreate(&handle));
     handle_.reset(handle, [](cublasHandle_t h) { (void)cublasDestroy(h); });
@@ -227,7 +256,7 @@ class backward_separable_kernel {
     amgrad::detail::require_same_shape(where, "dA", out, a);
     require_row_major(where, dy, out);
     if (out.rows == 0 || out.cols == 0) return;
-    detail::stream_scratch g(b.rows * b.cols * sizeof(float), stream);
+    detail::stream_scratch g(pool_, b.rows * b.cols * sizeof(float), stream);
     map(b, da_of_b_.data(), g.floats(), stream);
     if (dy.cols == 0) return zero(out, stream);
     // Column-major view: out^T (K x M) = G (K x N) . dY^T (N x M).
@@ -248,7 +277,7 @@ class backward_separable_kernel {
     amgrad::detail::require_same_shape(where, "dB", out, b);
     require_row_major(where, dy, out);
     if (out.rows == 0 || out.cols == 0) return;
-    detail::stream_scratch h(a.rows * a.cols * sizeof(float), stream);
+    detail::stream_scratch h(pool_, a.rows * a.cols * sizeof(float), stream);
     map(a, db_of_a_.data(), h.floats(), stream);
     if (a.rows == 0) return zero(out, stream);
     // Column-major view: out^T (N x K) = dY^T (N x M) . H (M x K).
@@ -280,9 +309,11 @@ class backward_separable_kernel {
                                         out.cols * 4, out.rows, stream));
   }
 
+  device_present device_;  // first: a missing device is reported before any allocation
   buffer<float> da_of_b_;
   buffer<float> db_of_a_;
   std::shared_ptr<cublasContext> handle_;
+  detail::scratch_pool pool_;
 };
 
 }  // namespace amgrad::kernel::device

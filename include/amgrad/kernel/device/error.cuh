@@ -59,6 +59,11 @@ inline void require_device(const char* where) {
   amgrad::detail::require(count > 0, where, "no CUDA device is present");
 }
 
+// A member that checks for a device when constructed, placed before members that allocate.
+struct device_present {
+  explicit device_present(const char* where) { require_device(where); }
+};
+
 // What the launchers need to know about the current device, read once.
 struct device_properties {
   int device = 0;
