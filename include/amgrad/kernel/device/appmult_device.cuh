@@ -114,4 +114,8 @@ class appmult {
                                         std::declval<const product_table&>())) backward_;
 };
 
+// The name that says where it runs, for code that also uses amgrad::appmult.
+template <class Model, class Operand, class Scheme>
+using appmult_device = appmult<Model, Operand, Scheme>;
+
 }  // namespace amgrad::device
