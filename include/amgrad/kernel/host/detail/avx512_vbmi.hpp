@@ -249,8 +249,11 @@ inline void gradient_dot_column(const line* planes, matrix_view<const code_t> ro
   }
   __m512 even[R], odd[R];
   for (int q = 0; q < R; ++q) even[q] = odd[q] = _mm512_setzero_ps();
+  const std::size_t full = width / 64;
   for (std::size_t v = 0; v < vectors; ++v) {
-    const __m512i codes = _mm512_maskz_loadu_epi8(tail_mask(width - 64 * v), p + 64 * v);
+    // Full vectors load plainly; only the last, partial one needs a mask (and reads no further).
+    const __m512i codes = v < full ? _mm512_loadu_si512(p + 64 * v)
+                                   : _mm512_maskz_loadu_epi8(tail_mask(width - 64 * v), p + 64 * v);
     const __mmask64 high = W == lookup_width::eight ? _mm512_movepi8_mask(codes) : 0;
     for (int q = 0; q < R; ++q) {
       const __m512i lo = lo_plane[q](codes, high), hi = hi_plane[q](codes, high);
