@@ -20,6 +20,7 @@
 #include "amgrad/kernel/host/threading.hpp"
 
 namespace amgrad::kernel::host {
+inline namespace AMGRAD_HOST_ABI {
 
 namespace detail {
 
@@ -193,4 +194,5 @@ class backward_separable_kernel {
   int threads_;
 };
 
+}  // namespace AMGRAD_HOST_ABI
 }  // namespace amgrad::kernel::host

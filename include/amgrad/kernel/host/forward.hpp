@@ -16,6 +16,7 @@
 #include "amgrad/table/table.hpp"
 
 namespace amgrad::kernel::host {
+inline namespace AMGRAD_HOST_ABI {
 
 // Which kernel a call runs; for tests, benchmarks and logs.
 enum class forward_path { portable_u16, portable_i32, vbmi_columns, vbmi_rows };
@@ -78,4 +79,5 @@ class forward_kernel {
   int threads_;
 };
 
+}  // namespace AMGRAD_HOST_ABI
 }  // namespace amgrad::kernel::host

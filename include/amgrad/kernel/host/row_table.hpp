@@ -23,7 +23,9 @@
 #define AMGRAD_SCALAR_LOOPS
 #endif
 
-namespace amgrad::kernel::host::detail {
+namespace amgrad::kernel::host {
+inline namespace AMGRAD_HOST_ABI {
+namespace detail {
 
 // One 64-byte line; byte-plane tables are arrays of these so that every row is zmm-aligned.
 struct alignas(64) line {
@@ -207,4 +209,6 @@ inline void gradient_dot_rows(const float* g, std::size_t side, matrix_view<cons
   }
 }
 
-}  // namespace amgrad::kernel::host::detail
+}  // namespace detail
+}  // namespace AMGRAD_HOST_ABI
+}  // namespace amgrad::kernel::host

@@ -15,7 +15,22 @@
 #include <omp.h>
 #endif
 
+// The kernels' code differs with the target (VBMI or not) and the threading runtime (OpenMP or
+// std::thread), so it lives in an inline namespace named after both: translation units built
+// with different flags then define different symbols instead of silently sharing one inline
+// function (an ODR violation that could run VBMI code from a portable build).
+#if AMGRAD_HAS_AVX512VBMI && AMGRAD_HAS_OPENMP
+#define AMGRAD_HOST_ABI abi_vbmi_openmp
+#elif AMGRAD_HAS_AVX512VBMI
+#define AMGRAD_HOST_ABI abi_vbmi_threads
+#elif AMGRAD_HAS_OPENMP
+#define AMGRAD_HOST_ABI abi_portable_openmp
+#else
+#define AMGRAD_HOST_ABI abi_portable_threads
+#endif
+
 namespace amgrad::kernel::host {
+inline namespace AMGRAD_HOST_ABI {
 
 // The thread count a kernel runs with: `threads` if positive, else the runtime's standard
 // default (OMP_NUM_THREADS through omp_get_max_threads, or the hardware concurrency).
@@ -64,4 +79,5 @@ void parallel_for(std::size_t tasks, int threads, Body&& body) {
 }
 
 }  // namespace detail
+}  // namespace AMGRAD_HOST_ABI
 }  // namespace amgrad::kernel::host

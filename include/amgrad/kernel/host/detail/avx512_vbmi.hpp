@@ -26,7 +26,9 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-namespace amgrad::kernel::host::detail::avx512_vbmi {
+namespace amgrad::kernel::host {
+inline namespace AMGRAD_HOST_ABI {
+namespace detail::avx512_vbmi {
 
 // How many code bits a lookup consumes: <= 6, 7 or 8.
 enum class lookup_width { up_to_6 = 6, seven = 7, eight = 8 };
@@ -336,7 +338,9 @@ inline void gradient_dot(const line* planes, int bits, matrix_view<const code_t>
   });
 }
 
-}  // namespace amgrad::kernel::host::detail::avx512_vbmi
+}  // namespace detail::avx512_vbmi
+}  // namespace AMGRAD_HOST_ABI
+}  // namespace amgrad::kernel::host
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
