@@ -8,6 +8,7 @@
 //
 // Outputs (in --out): <prefix>.md (table), <prefix>.json, <prefix>_<multiplier>.png (accuracy
 // against epoch per scheme, gnuplot), and one progress line per epoch on stdout.
+#include <malloc.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -127,6 +128,7 @@ struct options {
   std::vector<std::string> multipliers{"mitchell"};
   std::vector<std::string> schemes{"ste", "lut1d", "lut2d"};
   std::vector<int> bits{8};
+  std::vector<int> exact_bits;  // extra widths evaluated on the exact multiplier only
   int epochs = 2;
   int seeds = 1;
   std::int64_t train_subset = 8000;  // 0: all 60000
@@ -134,7 +136,7 @@ struct options {
   int pretrain_epochs = 4;
   int hws = amgrad::auto_hws;
   double lr = 1e-3;
-  int threads = 2;
+  int threads = 1;
   int calibration_batches = 32;
   fs::path data = AMGRAD_FASHION_MNIST_DIR;
   fs::path reference = AMGRAD_REFERENCE_DIR;
@@ -356,10 +358,16 @@ void write_markdown(const report& r, const options& o, const fs::path& path) {
         << "%**.";
   out << "\n\n## Test accuracy (%) after retraining, mean ± std over " << o.seeds
       << " seed(s)\n\n";
+  // Paired differences to STE (the same seed gives the same data order in every scheme).
+  std::vector<std::string> deltas;
+  for (const auto& s : o.schemes)
+    if (s != "ste" && std::find(o.schemes.begin(), o.schemes.end(), "ste") != o.schemes.end())
+      deltas.push_back(s);
   out << "| multiplier | bits | NMED (%) | before retraining |";
   for (const auto& s : o.schemes) out << " " << s << " |";
+  for (const auto& s : deltas) out << " " << s << " − ste |";
   out << "\n|---|---|---|---|";
-  for (std::size_t i = 0; i < o.schemes.size(); ++i) out << "---|";
+  for (std::size_t i = 0; i < o.schemes.size() + deltas.size(); ++i) out << "---|";
   out << "\n";
   for (const auto& m : r.results) {
     out << "| " << m.name << " | " << m.bits << " | " << std::setprecision(3) << m.nmed << " | "
@@ -370,6 +378,15 @@ void write_markdown(const report& r, const options& o, const fs::path& path) {
       if (sr)
         for (const auto& a : sr->accuracy) final_acc.push_back(a.back());
       out << " " << (sr ? pm(summarize(final_acc)) : "-") << " |";
+    }
+    const auto* ste = find_scheme(m, "ste");
+    for (const auto& s : deltas) {
+      const auto* sr = find_scheme(m, s);
+      std::vector<double> d;
+      if (sr && ste)
+        for (std::size_t k = 0; k < std::min(sr->accuracy.size(), ste->accuracy.size()); ++k)
+          d.push_back(sr->accuracy[k].back() - ste->accuracy[k].back());
+      out << " " << (d.empty() ? "-" : pm(summarize(d))) << " |";
     }
     out << "\n";
   }
@@ -471,6 +488,7 @@ void usage() {
   --multipliers a,b,...  exact, mul8u_17C8, trunc8, drum3, mitchell   (default: mitchell)
   --schemes a,b,...      ste, lut1d, lut2d                            (default: all three)
   --bits 8[,7]           operand widths (mul8u_17C8 and trunc8 are 8-bit tables)
+  --exact-bits 7[,6]     widths evaluated quantized on the exact multiplier only (--full: 7)
   --epochs N             retraining epochs (default 2); lr 1e-3 halved at N/3 and 2N/3
   --seeds N              seeds per configuration (default 1)
   --train-subset N       first N training images (default 8000; 0 = all 60000)
@@ -478,7 +496,8 @@ void usage() {
   --pretrain-epochs N    float pretraining epochs when no cached weights exist (default 4)
   --hws N                LUT-2D half window (default: 32 for 8-bit, 16 for 7-bit)
   --lr X                 initial learning rate (default 1e-3)
-  --threads N            torch and amgrad threads (default 2)
+  --threads N            torch and amgrad threads (default 1: on a busy 2-core machine two
+                         spinning OpenMP pools cost more than they give)
   --data DIR             Fashion-MNIST IDX .gz files (default /usr/share/datasets/fashion-mnist)
   --reference DIR        published DATE'25 tables (mul8u_17C8, 8-column truncation)
   --out DIR              where results go (default ./retrain-results)
@@ -509,6 +528,8 @@ options parse(int argc, char** argv, std::string& command) {
     else if (a == "--bits") {
       o.bits.clear();
       for (const auto& b : split(value())) o.bits.push_back(std::stoi(b));
+    } else if (a == "--exact-bits") {
+      for (const auto& b : split(value())) o.exact_bits.push_back(std::stoi(b));
     } else if (a == "--epochs") o.epochs = std::stoi(value()), explicit_epochs = true;
     else if (a == "--seeds") o.seeds = std::stoi(value()), explicit_seeds = true;
     else if (a == "--train-subset") o.train_subset = std::stoll(value()), explicit_subset = true;
@@ -529,6 +550,7 @@ options parse(int argc, char** argv, std::string& command) {
     if (!explicit_epochs) o.epochs = 3;
     if (!explicit_seeds) o.seeds = 3;
     if (!explicit_subset) o.train_subset = 12000;
+    if (o.exact_bits.empty()) o.exact_bits = {7};
   }
   amgrad::detail::require(o.epochs > 0 && o.seeds > 0 && o.threads > 0, "retrain",
                           "epochs, seeds and threads must be positive");
@@ -546,6 +568,11 @@ dataset head(const dataset& d, std::int64_t n) {
 int main(int argc, char** argv) try {
   std::string command;
   const options o = parse(argc, argv, command);
+  // Every batch allocates and frees the same few MiB-sized buffers (im2col codes, gradients).
+  // glibc returns such blocks to the OS each time, and the page faults of re-touching them cost
+  // more than the AppMult GEMMs on a VM (measured: conv1 backward 45 ms -> 11 ms). Keep them.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   torch::set_num_threads(o.threads);
   fs::create_directories(o.out);
 
@@ -633,7 +660,7 @@ int main(int argc, char** argv) try {
             acc.push_back(evaluate(run, test));
             loss.push_back(st.loss);
             sr.seconds.push_back(st.seconds);
-            std::cout << "[" << be->name() << " seed " << seed << "] epoch " << e + 1 << "/"
+            std::cout << "[" << mult << "/" << bits << "b/" << scheme << " seed " << seed << "] epoch " << e + 1 << "/"
                       << o.epochs << " lr " << lr_at(o, e) << " loss " << std::setprecision(4)
                       << st.loss << " test " << acc.back() << "% (" << std::setprecision(3)
                       << st.seconds << " s)" << std::endl;
@@ -650,6 +677,17 @@ int main(int argc, char** argv) try {
       plot(r.results.back(), o);
     }
   }
+  for (int bits : o.exact_bits) {
+    LeNet5 net;
+    copy_weights(net, float_net);
+    net->set_backend(registry.make("exact", bits, "ste"));
+    calibrate(net, train, o.calibration_batches);
+    r.quantized_exact[bits] = evaluate(net, test);
+    std::cout << "quantized " << bits << "-bit, exact multiplier: " << r.quantized_exact[bits]
+              << "%" << std::endl;
+  }
+  write_json(r, o.out / (o.prefix + ".json"));
+  write_markdown(r, o, o.out / (o.prefix + ".md"));
   std::cout << "\nresults: " << (o.out / (o.prefix + ".md")).string() << "\n\n";
   std::cout << std::ifstream(o.out / (o.prefix + ".md")).rdbuf();
   return 0;

@@ -1,5 +1,4 @@
 // The LibTorch integration against torch itself and against amgrad's ops.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "amgrad_torch.hpp"
