@@ -19,3 +19,7 @@
 #include "amgrad/kernel/host/reference.hpp"
 #include "amgrad/appmult.hpp"
 #include "amgrad/multiplier/builtin.hpp"
+#include "amgrad/quant/affine.hpp"
+#include "amgrad/ops/qgemm.hpp"
+#include "amgrad/ops/linear.hpp"
+#include "amgrad/ops/conv2d.hpp"
