@@ -25,7 +25,10 @@ struct matrix_view {
   // The same memory seen as the transpose (a view of B^T, say).
   matrix_view transposed() const { return {data, cols, rows, col_stride, row_stride}; }
   bool is_row_major() const { return col_stride == 1; }
-  operator matrix_view<const T>() const { return {data, rows, cols, row_stride, col_stride}; }
+  // Mutable views convert to read-only ones; only for non-const T, since a conversion to the
+  // type's own self would never be used (and nvcc warns about it).
+  template <class U = T, std::enable_if_t<!std::is_const_v<U>, int> = 0>
+  operator matrix_view<const U>() const { return {data, rows, cols, row_stride, col_stride}; }
 };
 
 // Row-major rows x cols with leading dimension ld (ld >= cols; 0 means ld = cols).
