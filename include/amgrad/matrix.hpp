@@ -7,6 +7,7 @@
 
 #include "amgrad/config.hpp"
 #include "amgrad/error.hpp"
+#include "amgrad/operand.hpp"
 
 namespace amgrad {
 
@@ -59,6 +60,33 @@ void require_same_shape(const char* where, const char* what, const matrix_view<T
                         const matrix_view<U>& y) {
   require(x.rows == y.rows && x.cols == y.cols, where, what, " is ", x.rows, "x", x.cols,
           " but must be ", y.rows, "x", y.cols);
+}
+
+// The shapes of a backward pass: dY is A*B's shape, and dA (dB) is A's (B's).
+template <class TA, class TB, class TD, class TG>
+void require_da_shapes(const char* where, const matrix_view<TA>& a, const matrix_view<TB>& b,
+                       const matrix_view<TD>& dy, const matrix_view<TG>& da) {
+  require_gemm_shapes(where, a, b, dy);
+  require_same_shape(where, "dA", da, a);
+}
+
+template <class TA, class TB, class TD, class TG>
+void require_db_shapes(const char* where, const matrix_view<TA>& a, const matrix_view<TB>& b,
+                       const matrix_view<TD>& dy, const matrix_view<TG>& db) {
+  require_gemm_shapes(where, a, b, dy);
+  require_same_shape(where, "dB", db, b);
+}
+
+// Codes at or above 2^bits would index past a kernel's tables: an out-of-bounds read and a
+// silent wrong result, so kernels refuse them (one byte compare per operand element).
+inline void require_codes(const char* where, const char* what, const matrix_view<const code_t>& m,
+                          int bits) {
+  if (bits >= 8) return;  // every byte is a valid 8-bit code
+  const unsigned limit = 1u << bits;
+  for (std::size_t r = 0; r < m.rows; ++r)
+    for (std::size_t c = 0; c < m.cols; ++c)
+      require(m(r, c) < limit, where, what, "(", r, ", ", c, ") = ", int{m(r, c)}, " is not a ",
+              bits, "-bit code");
 }
 
 }  // namespace detail

@@ -1,8 +1,10 @@
 #pragma once
 // A 2^B x 2^B table indexed by operand codes, row a, column b: the truth table of a multiplier,
 // or one of its gradient estimates.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -60,6 +62,22 @@ class table {
 };
 
 using product_table = table<std::int32_t>;
+
+// The largest |AM(a, b)|: with the depth K it bounds every output of a forward GEMM.
+inline std::int64_t max_abs_product(const product_table& lut) {
+  std::int64_t m = 0;
+  for (auto v : lut.values()) m = std::max<std::int64_t>(m, v < 0 ? -std::int64_t{v} : v);
+  return m;
+}
+
+namespace detail {
+// An int32 accumulator is exact only while K * max|AM| fits; beyond, it would wrap silently.
+inline void require_int32_depth(const char* where, std::size_t depth, std::int64_t max_abs) {
+  require(static_cast<std::int64_t>(depth) * max_abs <= std::numeric_limits<std::int32_t>::max(),
+          where, "K = ", depth, " can overflow an int32 accumulator (max |AM| = ", max_abs,
+          "); use an int64_t output");
+}
+}  // namespace detail
 using gradient_table = table<float>;
 
 }  // namespace amgrad

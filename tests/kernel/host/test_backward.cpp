@@ -168,3 +168,26 @@ TEST_CASE("the fixed-point bound is tight enough to catch a wrong table") {
     }
   CHECK(outside > 0);
 }
+
+TEST_CASE("backward kernels used directly refuse codes wider than their tables and bad shapes") {
+  const auto lut = make_product_table<unsigned_operand<5>>(truncated{2});
+  const host::backward_table_kernel table_kernel(lut2d<>{}.tables(lut), 1);
+  const host::backward_separable_kernel separable_kernel(lut1d{}.factors(lut), 1);
+  std::vector<code_t> a(3 * 4, 1), b(4 * 2, 2);
+  std::vector<float> dy(3 * 2, 1.0f), da(3 * 4), db(4 * 2);
+  b[5] = 32;  // one past the 5-bit range: it would index past the gradient tables
+  const auto av = row_major<const code_t>(a.data(), 3, 4);
+  const auto bv = row_major<const code_t>(b.data(), 4, 2);
+  const auto dyv = row_major<const float>(dy.data(), 3, 2);
+  CHECK_THROWS_WITH_AS(table_kernel.da(av, bv, dyv, row_major(da.data(), 3, 4)),
+                       doctest::Contains("B(2, 1) = 32 is not a 5-bit code"), amgrad::error);
+  CHECK_THROWS_WITH_AS(separable_kernel.db(av, bv, dyv, row_major(db.data(), 4, 2)),
+                       doctest::Contains("B(2, 1) = 32 is not a 5-bit code"), amgrad::error);
+  b[5] = 31;
+  CHECK_NOTHROW(table_kernel.da(av, bv, dyv, row_major(da.data(), 3, 4)));
+  CHECK_THROWS_WITH_AS(table_kernel.db(av, bv, dyv, row_major(db.data(), 2, 4)),
+                       doctest::Contains("dB is 2x4 but must be 4x2"), amgrad::error);
+  CHECK_THROWS_WITH_AS(separable_kernel.da(av, bv, row_major<const float>(dy.data(), 2, 3),
+                                           row_major(da.data(), 3, 4)),
+                       doctest::Contains("output is 2x3 but A*B is 3x2"), amgrad::error);
+}

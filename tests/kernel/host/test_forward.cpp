@@ -210,3 +210,25 @@ TEST_CASE("appmult runs the host kernels on the thread count it is given") {
   kernel::reference::forward(engine.lut(), p.av, p.bv, row_major(expected.data(), p.m, p.n));
   CHECK(y == expected);
 }
+
+TEST_CASE("the forward kernel used directly refuses wide codes, bad shapes and int32 overflow") {
+  const host::forward_kernel narrow(make_product_table<s7>(exact{}), 1);
+  std::vector<code_t> a(2 * 3, 5), b(3 * 4, 7);
+  std::vector<std::int32_t> y(2 * 4);
+  a[4] = 128;  // one past the 7-bit range: it would read past the row tables
+  CHECK_THROWS_WITH_AS(narrow(row_major<const code_t>(a.data(), 2, 3),
+                              row_major<const code_t>(b.data(), 3, 4), row_major(y.data(), 2, 4)),
+                       doctest::Contains("A(1, 1) = 128 is not a 7-bit code"), amgrad::error);
+  a[4] = 127;
+  CHECK_THROWS_WITH_AS(narrow(row_major<const code_t>(a.data(), 2, 3),
+                              row_major<const code_t>(b.data(), 3, 4), row_major(y.data(), 4, 2)),
+                       doctest::Contains("output is 4x2 but A*B is 2x4"), amgrad::error);
+
+  const host::forward_kernel wide(make_product_table<u8>(exact{}), 1);
+  const std::size_t k = 40000;  // 40000 * 255 * 255 > 2^31 - 1
+  std::vector<code_t> row(k, 255), col(k, 255);
+  std::vector<std::int32_t> y32(1);
+  CHECK_THROWS_WITH_AS(wide(row_major<const code_t>(row.data(), 1, k),
+                            row_major<const code_t>(col.data(), k, 1), row_major(y32.data(), 1, 1)),
+                       doctest::Contains("can overflow an int32 accumulator"), amgrad::error);
+}

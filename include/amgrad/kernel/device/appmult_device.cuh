@@ -57,8 +57,6 @@ class appmult {
         backward_(detail::make_backward_kernel(scheme_, lut_)) {
     check_model<Model, Operand>();
     check_scheme<Scheme>();
-    for (auto v : lut_.values())
-      max_abs_product_ = std::max<std::int64_t>(max_abs_product_, v < 0 ? -std::int64_t{v} : v);
   }
 
   const product_table& lut() const { return lut_; }
@@ -67,12 +65,6 @@ class appmult {
   // Y = sum_k AM(A[i][k], B[k][j]) in int32; throws if K * max|AM| could overflow it.
   void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
                matrix_view<std::int32_t> y, cudaStream_t stream = nullptr) const {
-    constexpr const char* where = "amgrad::device::appmult::forward";
-    amgrad::detail::require_gemm_shapes(where, a, b, y);
-    amgrad::detail::require(static_cast<std::int64_t>(a.cols) * max_abs_product_ <=
-                                std::numeric_limits<std::int32_t>::max(),
-                            where, "K = ", a.cols, " can overflow the int32 accumulator (max |AM| = ",
-                            max_abs_product_, ")");
     forward_(a, b, y, stream);
   }
 
@@ -108,7 +100,6 @@ class appmult {
   Model model_;
   Scheme scheme_;
   product_table lut_;
-  std::int64_t max_abs_product_ = 0;
   kernel::device::forward_kernel forward_;
   decltype(detail::make_backward_kernel(std::declval<const Scheme&>(),
                                         std::declval<const product_table&>())) backward_;

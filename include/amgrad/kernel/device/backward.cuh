@@ -176,8 +176,7 @@ class backward_table_kernel {
   void da(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out, cudaStream_t stream = nullptr) const {
     constexpr const char* where = "amgrad::kernel::device::backward_table_kernel::da";
-    amgrad::detail::require_gemm_shapes(where, a, b, dy);
-    amgrad::detail::require_same_shape(where, "dA", out, a);
+    amgrad::detail::require_da_shapes(where, a, b, dy, out);
     launch(da_.data(), dy, a, b.transposed(), out, stream);
   }
 
@@ -185,8 +184,7 @@ class backward_table_kernel {
   void db(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out, cudaStream_t stream = nullptr) const {
     constexpr const char* where = "amgrad::kernel::device::backward_table_kernel::db";
-    amgrad::detail::require_gemm_shapes(where, a, b, dy);
-    amgrad::detail::require_same_shape(where, "dB", out, b);
+    amgrad::detail::require_db_shapes(where, a, b, dy, out);
     launch(db_t_.data(), dy.transposed(), b.transposed(), a, out.transposed(), stream);
   }
 
@@ -252,45 +250,47 @@ class backward_separable_kernel {
   void da(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out, cudaStream_t stream = nullptr) const {
     constexpr const char* where = "amgrad::kernel::device::backward_separable_kernel::da";
-    amgrad::detail::require_gemm_shapes(where, a, b, dy);
-    amgrad::detail::require_same_shape(where, "dA", out, a);
+    amgrad::detail::require_da_shapes(where, a, b, dy, out);
     require_row_major(where, dy, out);
     if (out.rows == 0 || out.cols == 0) return;
     detail::stream_scratch g(pool_, b.rows * b.cols * sizeof(float), stream);
     map(b, da_of_b_.data(), g.floats(), stream);
     if (dy.cols == 0) return zero(out, stream);
     // Column-major view: out^T (K x M) = G (K x N) . dY^T (N x M).
-    const float one = 1.0f, zero_f = 0.0f;
-    AMGRAD_CUBLAS_CHECK(cublasSetStream(handle_.get(), stream));
-    AMGRAD_CUBLAS_CHECK(cublasSgemm(
-        handle_.get(), CUBLAS_OP_T, CUBLAS_OP_N, detail::gemm_dim(out.cols, where),
-        detail::gemm_dim(out.rows, where), detail::gemm_dim(dy.cols, where), &one, g.floats(),
-        detail::gemm_dim(b.cols, where), dy.data, detail::gemm_dim(dy.row_stride, where), &zero_f,
-        out.data, detail::gemm_dim(out.row_stride, where)));
+    sgemm_into(where, CUBLAS_OP_T, CUBLAS_OP_N, dy.cols, g.floats(), b.cols, dy.data,
+               static_cast<std::size_t>(dy.row_stride), out, stream);
   }
 
   // dB (K x N) = H^T . dY, H[i][k] = g_b(A[i][k]).
   void db(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out, cudaStream_t stream = nullptr) const {
     constexpr const char* where = "amgrad::kernel::device::backward_separable_kernel::db";
-    amgrad::detail::require_gemm_shapes(where, a, b, dy);
-    amgrad::detail::require_same_shape(where, "dB", out, b);
+    amgrad::detail::require_db_shapes(where, a, b, dy, out);
     require_row_major(where, dy, out);
     if (out.rows == 0 || out.cols == 0) return;
     detail::stream_scratch h(pool_, a.rows * a.cols * sizeof(float), stream);
     map(a, db_of_a_.data(), h.floats(), stream);
     if (a.rows == 0) return zero(out, stream);
     // Column-major view: out^T (N x K) = dY^T (N x M) . H (M x K).
-    const float one = 1.0f, zero_f = 0.0f;
-    AMGRAD_CUBLAS_CHECK(cublasSetStream(handle_.get(), stream));
-    AMGRAD_CUBLAS_CHECK(cublasSgemm(
-        handle_.get(), CUBLAS_OP_N, CUBLAS_OP_T, detail::gemm_dim(out.cols, where),
-        detail::gemm_dim(out.rows, where), detail::gemm_dim(a.rows, where), &one, dy.data,
-        detail::gemm_dim(dy.row_stride, where), h.floats(), detail::gemm_dim(a.cols, where),
-        &zero_f, out.data, detail::gemm_dim(out.row_stride, where)));
+    sgemm_into(where, CUBLAS_OP_N, CUBLAS_OP_T, a.rows, dy.data,
+               static_cast<std::size_t>(dy.row_stride), h.floats(), a.cols, out, stream);
   }
 
  private:
+  // cuBLAS is column-major, so a row-major `out` is its out^T (out.cols x out.rows):
+  // out^T = op(x) (out.cols x depth) . op(y) (depth x out.rows), with leading dimensions ldx, ldy.
+  void sgemm_into(const char* where, cublasOperation_t op_x, cublasOperation_t op_y,
+                  std::size_t depth, const float* x, std::size_t ldx, const float* y,
+                  std::size_t ldy, const matrix_view<float>& out, cudaStream_t stream) const {
+    const float one = 1.0f, zero_f = 0.0f;
+    AMGRAD_CUBLAS_CHECK(cublasSetStream(handle_.get(), stream));
+    AMGRAD_CUBLAS_CHECK(cublasSgemm(
+        handle_.get(), op_x, op_y, detail::gemm_dim(out.cols, where),
+        detail::gemm_dim(out.rows, where), detail::gemm_dim(depth, where), &one, x,
+        detail::gemm_dim(ldx, where), y, detail::gemm_dim(ldy, where), &zero_f, out.data,
+        detail::gemm_dim(static_cast<std::size_t>(out.row_stride), where)));
+  }
+
   static void require_row_major(const char* where, const matrix_view<const float>& dy,
                                 const matrix_view<float>& out) {
     amgrad::detail::require(dy.col_stride == 1 && out.col_stride == 1, where,

@@ -122,6 +122,7 @@ class forward_kernel {
     amgrad::detail::require(!lut.empty(), "amgrad::kernel::device::forward_kernel",
                             "the product table is empty");
     const auto [lo, hi] = std::minmax_element(lut.values().begin(), lut.values().end());
+    max_abs_ = max_abs_product(lut);
     storage_ = detail::choose_storage(*lo, *hi);
     smem_bytes_ = detail::make_smem_layout<tile, code_t>(
                       format_.bits, storage_ == detail::table_storage::global_int32 ? 0 : 2)
@@ -170,6 +171,7 @@ class forward_kernel {
                   int splits = 0) const {
     constexpr const char* where = "amgrad::kernel::device::forward_kernel";
     amgrad::detail::require_gemm_shapes(where, a, b, y);
+    amgrad::detail::require_int32_depth(where, a.cols, max_abs_);
     if (y.rows == 0 || y.cols == 0) return;
     if (splits <= 0) splits = splits_for(y.rows, y.cols, a.cols);
     splits = static_cast<int>(std::min<std::int64_t>(
@@ -206,6 +208,7 @@ class forward_kernel {
   }
 
   operand_format format_;
+  std::int64_t max_abs_ = 0;  // max |AM|, for the int32 overflow check
   device_properties props_;
   detail::table_storage storage_ = detail::table_storage::global_int32;
   std::size_t smem_bytes_ = 0;

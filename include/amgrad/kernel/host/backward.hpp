@@ -46,6 +46,20 @@ inline std::vector<line> fixed_point_planes(const gradient_table& g, double scal
   return byte_planes(bits.data(), g.format().bits);
 }
 
+// Every backward pass checks the same things: the shapes of A, B, dY and the gradient of A
+// (for_a) or of B, and that A and B hold codes of the table's width (a wider one would read
+// past the tables).
+inline void require_backward_operands(const char* where, matrix_view<const code_t> a,
+                                      matrix_view<const code_t> b, matrix_view<const float> dy,
+                                      matrix_view<float> out, int bits, bool for_a) {
+  if (for_a)
+    amgrad::detail::require_da_shapes(where, a, b, dy, out);
+  else
+    amgrad::detail::require_db_shapes(where, a, b, dy, out);
+  amgrad::detail::require_codes(where, "A", a, bits);
+  amgrad::detail::require_codes(where, "B", b, bits);
+}
+
 // Splits [0, n) into at most `parts` nearly equal blocks of at least `grain`.
 inline std::size_t block_count(std::size_t n, int parts, std::size_t grain) {
   return std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(parts),
@@ -79,6 +93,8 @@ class backward_table_kernel {
 
   void da(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out) const {
+    detail::require_backward_operands("amgrad::kernel::host::backward_table_kernel::da", a, b, dy,
+                                      out, g_.da.format().bits, true);
     if (out.rows == 0 || out.cols == 0) return;
     const auto panel = detail::contiguous_panel(b);
     run(g_.da.data(), da_planes_, a, panel.data, panel.ld, dy, out);
@@ -86,6 +102,8 @@ class backward_table_kernel {
 
   void db(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out) const {
+    detail::require_backward_operands("amgrad::kernel::host::backward_table_kernel::db", a, b, dy,
+                                      out, g_.da.format().bits, false);
     if (out.rows == 0 || out.cols == 0) return;
     const auto panel = detail::contiguous_panel(a.transposed());
     run(db_t_.data(), db_planes_t_, b.transposed(), panel.data, panel.ld, dy.transposed(),
@@ -145,7 +163,8 @@ class backward_separable_kernel {
   // dA (M x K) = dY (M x N) . g_a(B)^T, g_a(B) being K x N.
   void da(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out) const {
-    (void)a;
+    detail::require_backward_operands("amgrad::kernel::host::backward_separable_kernel::da", a, b,
+                                      dy, out, g_.format.bits, true);
     if (out.rows == 0 || out.cols == 0) return;
     const std::size_t depth = b.rows, width = b.cols;
     std::vector<float> mapped(depth * width);
@@ -169,7 +188,8 @@ class backward_separable_kernel {
   // so the map reads and writes contiguous runs) and hands them to BLAS as a transposed view.
   void db(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out) const {
-    (void)b;
+    detail::require_backward_operands("amgrad::kernel::host::backward_separable_kernel::db", a, b,
+                                      dy, out, g_.format.bits, false);
     if (out.rows == 0 || out.cols == 0) return;
     const std::size_t depth = a.cols, batch = a.rows;
     std::vector<float> mapped(batch * depth);  // M x K

@@ -42,6 +42,12 @@ class forward_kernel {
                   matrix_view<Acc> y) const {
     static_assert(std::is_same_v<Acc, std::int32_t> || std::is_same_v<Acc, std::int64_t>,
                   "amgrad::kernel::host::forward_kernel accumulates in int32_t or int64_t");
+    constexpr const char* where = "amgrad::kernel::host::forward_kernel";
+    amgrad::detail::require_gemm_shapes(where, a, b, y);
+    amgrad::detail::require_codes(where, "A", a, tables_.bits);
+    amgrad::detail::require_codes(where, "B", b, tables_.bits);
+    if constexpr (std::is_same_v<Acc, std::int32_t>)
+      amgrad::detail::require_int32_depth(where, a.cols, tables_.max_abs);
     switch (path(y.rows, y.cols)) {
 #if AMGRAD_HAS_AVX512VBMI
       case forward_path::vbmi_columns:

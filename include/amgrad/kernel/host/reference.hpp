@@ -30,8 +30,7 @@ void forward(const product_table& lut, matrix_view<const code_t> a, matrix_view<
 inline void backward_da(const gradient_table& ga, matrix_view<const code_t> a,
                         matrix_view<const code_t> b, matrix_view<const float> dy,
                         matrix_view<float> da) {
-  detail::require_gemm_shapes("amgrad::kernel::reference::backward_da", a, b, dy);
-  detail::require_same_shape("amgrad::kernel::reference::backward_da", "dA", da, a);
+  detail::require_da_shapes("amgrad::kernel::reference::backward_da", a, b, dy, da);
   for (std::size_t i = 0; i < a.rows; ++i)
     for (std::size_t k = 0; k < a.cols; ++k) {
       double sum = 0;
@@ -45,8 +44,7 @@ inline void backward_da(const gradient_table& ga, matrix_view<const code_t> a,
 inline void backward_db(const gradient_table& gb, matrix_view<const code_t> a,
                         matrix_view<const code_t> b, matrix_view<const float> dy,
                         matrix_view<float> db) {
-  detail::require_gemm_shapes("amgrad::kernel::reference::backward_db", a, b, dy);
-  detail::require_same_shape("amgrad::kernel::reference::backward_db", "dB", db, b);
+  detail::require_db_shapes("amgrad::kernel::reference::backward_db", a, b, dy, db);
   for (std::size_t k = 0; k < b.rows; ++k)
     for (std::size_t j = 0; j < b.cols; ++j) {
       double sum = 0;

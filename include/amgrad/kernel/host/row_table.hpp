@@ -66,6 +66,7 @@ std::vector<T> transposed_values(const table<T>& t) {
 struct forward_tables {
   int bits = 0;
   std::int32_t base = 0;
+  std::int64_t max_abs = 0;  // max |AM|, for the int32 overflow check
   bool fits_u16 = false;
   std::vector<std::int32_t> lut, lut_t;    // int32, [a][b] and [b][a]
   std::vector<std::uint16_t> u16, u16_t;   // re-based, when fits_u16
@@ -81,6 +82,7 @@ inline forward_tables prepare_forward(const product_table& lut) {
   t.lut_t = transposed_values(lut);
   const auto [lo, hi] = std::minmax_element(t.lut.begin(), t.lut.end());
   t.base = *lo;
+  t.max_abs = max_abs_product(lut);
   t.fits_u16 = static_cast<std::int64_t>(*hi) - *lo <= std::numeric_limits<std::uint16_t>::max();
   if (t.fits_u16) {
     auto rebase = [&](const std::vector<std::int32_t>& v) {

@@ -88,8 +88,7 @@ void backward_da(const Policy& exec, const float* ga, operand_format format,
                  matrix_view<const code_t> a, matrix_view<const code_t> b,
                  matrix_view<const float> dy, matrix_view<float> da) {
   constexpr const char* where = "amgrad::kernel::generic::backward_da";
-  amgrad::detail::require_gemm_shapes(where, a, b, dy);
-  amgrad::detail::require_same_shape(where, "dA", da, a);
+  amgrad::detail::require_da_shapes(where, a, b, dy, da);
   detail::for_each_index(exec, static_cast<std::int64_t>(da.rows * da.cols),
                          detail::backward_element{ga, format.bits, dy, a, b.transposed(), da});
 }
@@ -100,8 +99,7 @@ void backward_db(const Policy& exec, const float* gb_transposed, operand_format 
                  matrix_view<const code_t> a, matrix_view<const code_t> b,
                  matrix_view<const float> dy, matrix_view<float> db) {
   constexpr const char* where = "amgrad::kernel::generic::backward_db";
-  amgrad::detail::require_gemm_shapes(where, a, b, dy);
-  amgrad::detail::require_same_shape(where, "dB", db, b);
+  amgrad::detail::require_db_shapes(where, a, b, dy, db);
   detail::for_each_index(exec, static_cast<std::int64_t>(db.rows * db.cols),
                          detail::backward_element{gb_transposed, format.bits, dy.transposed(),
                                                   b.transposed(), a, db.transposed()});
