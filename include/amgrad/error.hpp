@@ -28,6 +28,13 @@ template <class... Parts>
   throw error(concat(where, ": ", std::forward<Parts>(what)...));
 }
 
+// A model's or a scheme's integer parameter, checked where it is constructed (constexpr, so a
+// literal in range costs nothing and one out of range fails to compile in a constant).
+constexpr void require_in_range(const char* where, const char* what, int value, int lo, int hi) {
+  if (value < lo || value > hi)
+    fail(where, what, " = ", value, " is out of range [", lo, ", ", hi, "]");
+}
+
 template <class... Parts>
 void require(bool condition, const char* where, Parts&&... what) {
   if (!condition) fail(where, std::forward<Parts>(what)...);

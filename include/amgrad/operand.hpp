@@ -41,8 +41,7 @@ struct operand_format {
 
   // Throws amgrad::error when the width is outside what the library supports.
   void validate(const char* where) const {
-    detail::require(bits >= min_bits && bits <= max_bits, where, "bit width ", bits,
-                    " is out of range [", min_bits, ", ", max_bits, "]");
+    detail::require_in_range(where, "bit width", bits, min_bits, max_bits);
   }
 };
 

@@ -18,7 +18,7 @@ TEST_CASE("run-time operand formats reject widths outside 2..8") {
   CHECK_NOTHROW((operand_format{2, true}.validate("test")));
   CHECK_THROWS_AS((operand_format{9, false}.validate("test")), amgrad::error);
   CHECK_THROWS_WITH_AS((operand_format{1, false}.validate("here")),
-                       doctest::Contains("bit width 1 is out of range"), amgrad::error);
+                       doctest::Contains("bit width = 1 is out of range"), amgrad::error);
   CHECK_THROWS_AS((product_table(operand_format{0, false})), amgrad::error);
 }
 

@@ -120,7 +120,7 @@ TEST_CASE("DATE'25 text: format sources") {
   CHECK_ERROR(read_date(narrow), "QUANTIZATION_BIT=1 disagrees");
   // An explicit format overrides the inference (and then the operands must fit it).
   CHECK_ERROR(read_date(path, operand_format{2, true}), "u2.txt:4: operand pair (0, 2) is outside the s2 range");
-  CHECK_ERROR(read_date(path, operand_format{9, false}), "bit width 9 is out of range");
+  CHECK_ERROR(read_date(path, operand_format{9, false}), "bit width = 9 is out of range");
 }
 
 TEST_CASE("DATE'25 text: each kind of bad input is named with its file and line") {

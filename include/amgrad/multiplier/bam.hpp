@@ -26,12 +26,8 @@ struct bam {
 
   constexpr bam(int horizontal_break, int vertical_break)
       : hbl(horizontal_break), vbl(vertical_break) {
-    if (hbl < 0 || hbl > max_bits)
-      detail::fail("amgrad::bam", "horizontal break level hbl = ", hbl, " is out of range [0, ",
-                   max_bits, "]");
-    if (vbl < 0 || vbl > 2 * max_bits)
-      detail::fail("amgrad::bam", "vertical break level vbl = ", vbl, " is out of range [0, ",
-                   2 * max_bits, "]");
+    detail::require_in_range("amgrad::bam", "horizontal break level hbl", hbl, 0, max_bits);
+    detail::require_in_range("amgrad::bam", "vertical break level vbl", vbl, 0, 2 * max_bits);
   }
 
   AMGRAD_HOST_DEVICE constexpr std::uint32_t unsigned_product(int bits, std::uint32_t a,

@@ -24,8 +24,7 @@ struct drum {
   int k = 0;  // bits kept from the leading one of each operand
 
   constexpr explicit drum(int kept_bits) : k(kept_bits) {
-    if (k < 2 || k > 16)
-      detail::fail("amgrad::drum", "k = ", k, " is out of range [2, 16]");
+    detail::require_in_range("amgrad::drum", "k", k, 2, 16);
   }
 
   // The operand as DRUM sees it: k bits from the leading one, unbiased, shifted back.

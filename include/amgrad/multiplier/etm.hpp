@@ -27,8 +27,7 @@ struct etm {
   int k = 0;  // width of the non-multiplication (low) part of each operand
 
   constexpr explicit etm(int low_bits) : k(low_bits) {
-    if (k < 0 || k > max_bits)
-      detail::fail("amgrad::etm", "k = ", k, " is out of range [0, ", max_bits, "]");
+    detail::require_in_range("amgrad::etm", "k", k, 0, max_bits);
   }
 
   AMGRAD_HOST_DEVICE constexpr std::uint32_t unsigned_product(int, std::uint32_t a,

@@ -18,9 +18,7 @@ struct truncated {
 
   constexpr truncated() = default;
   constexpr explicit truncated(int k) : columns(k) {
-    if (k < 0 || k > 2 * max_bits)
-      detail::fail("amgrad::truncated", "column count k = ", k, " is out of range [0, ",
-                   2 * max_bits, "]");
+    detail::require_in_range("amgrad::truncated", "column count k", k, 0, 2 * max_bits);
   }
 
   AMGRAD_HOST_DEVICE constexpr std::uint32_t unsigned_product(int bits, std::uint32_t a,
