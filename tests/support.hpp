@@ -55,4 +55,13 @@ std::vector<std::int64_t> naive_forward(const Model& model, const std::vector<co
   return y;
 }
 
+// A row-major rows x cols code matrix stored the other way (cols x rows): the transposed-B input.
+inline std::vector<code_t> transposed_codes(const std::vector<code_t>& m, std::size_t rows,
+                                            std::size_t cols) {
+  std::vector<code_t> t(rows * cols);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) t[c * rows + r] = m[r * cols + c];
+  return t;
+}
+
 }  // namespace amgrad::test

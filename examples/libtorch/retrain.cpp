@@ -489,7 +489,8 @@ void usage() {
   --schemes a,b,...      ste, lut1d, lut2d                            (default: all three)
   --bits 8[,7]           operand widths (mul8u_17C8 and trunc8 are 8-bit tables)
   --exact-bits 7[,6]     widths evaluated quantized on the exact multiplier only (--full: 7)
-  --epochs N             retraining epochs (default 2); lr 1e-3 halved at N/3 and 2N/3
+  --epochs N             retraining epochs (default 2); the lr is halved after a third
+                         and again after two thirds of them
   --seeds N              seeds per configuration (default 1)
   --train-subset N       first N training images (default 8000; 0 = all 60000)
   --test-subset N        first N test images (default 0 = all 10000)
@@ -587,9 +588,9 @@ int main(int argc, char** argv) try {
     std::ostringstream s;
     s << "Settings: LeNet-5 (conv 1-6-16, fc 400-120-84-10), AppMult in all 5 conv/linear "
          "layers; activations per tensor (unsigned, zero point, EMA range), weights per output "
-         "channel; Adam, lr "
-      << o.lr << " halved at epochs " << o.epochs / 3.0 << " and " << 2 * o.epochs / 3.0
-      << ", batch " << batch_size << "; " << o.epochs << " retraining epoch(s) on "
+         "channel; Adam, lr per epoch";
+    for (int e = 0; e < o.epochs; ++e) s << (e ? ", " : " ") << lr_at(o, e);
+    s << ", batch " << batch_size << "; " << o.epochs << " retraining epoch(s) on "
       << train.images.size(0) << (train.images.size(0) < 60000 ? " (a subset)" : "")
       << " training images, test on " << test.images.size(0) << " images; " << o.seeds
       << " seed(s) (the seed sets the data order); LUT-2D HWS "

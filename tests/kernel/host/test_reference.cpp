@@ -22,9 +22,7 @@ void check_forward_against_naive(const Model& model) {
     REQUIRE(std::equal(y.begin(), y.end(), expected.begin()));
 
     // Transposed-B: the same product from B stored as N x K.
-    std::vector<code_t> bt(n * k);
-    for (std::size_t p = 0; p < k; ++p)
-      for (std::size_t j = 0; j < n; ++j) bt[j * k + p] = b[p * n + j];
+    const auto bt = test::transposed_codes(b, k, n);
     std::vector<std::int64_t> y64(m * n, -7);
     kernel::reference::forward(lut, row_major(a.data(), m, k),
                                row_major(bt.data(), n, k).transposed(), row_major(y64.data(), m, n));

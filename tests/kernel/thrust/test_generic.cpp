@@ -32,9 +32,7 @@ void check_forward(const Model& model) {
     std::vector<std::int64_t> expected(m * n);
     kernel::reference::forward(lut, row_major(a.data(), m, k), row_major(b.data(), k, n),
                                row_major(expected.data(), m, n));
-    std::vector<code_t> bt(n * k);
-    for (std::size_t p = 0; p < k; ++p)
-      for (std::size_t j = 0; j < n; ++j) bt[j * k + p] = b[p * n + j];
+    const auto bt = test::transposed_codes(b, k, n);
     hana::for_each(policies, [&](const auto& exec) {
       std::vector<std::int64_t> y(m * n, -1);
       tables.forward(exec, row_major(a.data(), m, k), row_major(b.data(), k, n),

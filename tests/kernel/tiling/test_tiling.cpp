@@ -136,9 +136,7 @@ void check_forward_emulation(const Model& model) {
     kernel::reference::forward(lut, row_major(a.data(), m, k), row_major(b.data(), k, n),
                                row_major(expected.data(), m, n));
     // B also handed over as a transposed view, which the kernels load along the other index.
-    std::vector<code_t> bt(n * k);
-    for (std::size_t p = 0; p < k; ++p)
-      for (std::size_t j = 0; j < n; ++j) bt[j * k + p] = b[p * n + j];
+    const auto bt = test::transposed_codes(b, k, n);
     const std::vector<matrix_view<const code_t>> b_views{
         row_major(b.data(), k, n), row_major(bt.data(), n, k).transposed()};
     const int chosen = dd::choose_splits(static_cast<std::int64_t>(m), static_cast<std::int64_t>(n),
