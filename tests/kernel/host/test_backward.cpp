@@ -126,6 +126,32 @@ TEST_CASE("LUT-2D table backward is within the fixed-point bound on every width"
   });
 }
 
+TEST_CASE("LUT-2D narrow reductions (the sweep form) are within the fixed-point bound") {
+  // dA reduces over N and dB over M: N = 16 (a small conv's output channels) puts dA in the
+  // sweep form, M = 10 puts dB in it, and 150 x 255 both; ragged row counts exercise the
+  // partial 64-row block.
+  hana::for_each(test::widths_2_to_8, [](auto t) {
+    using Op = typename decltype(t)::type;
+    CAPTURE(to_string(Op::format));
+    const auto lut = make_product_table<Op>(truncated{2});
+    const auto g = lut2d<>{}.tables(lut);
+    for (int threads : {1, 2}) {
+      const host::backward_table_kernel kernel(g, threads);
+      CHECK(kernel.sweeps(201, 16) == bool(AMGRAD_HAS_AVX512VBMI));
+      CHECK(kernel.sweeps(130, 10) == bool(AMGRAD_HAS_AVX512VBMI));
+      CHECK_FALSE(kernel.sweeps(201, 256));
+      CHECK_FALSE(kernel.sweeps(63, 16));
+      check_backward(kernel, g, bwd_problem(Op::format, 201, 16, 37, threads == 2),
+                     AMGRAD_HAS_AVX512VBMI);
+      check_backward(kernel, g, bwd_problem(Op::format, 10, 130, 29, threads == 2),
+                     AMGRAD_HAS_AVX512VBMI);
+      check_backward(kernel, g, bwd_problem(Op::format, 64, 1, 5, false), AMGRAD_HAS_AVX512VBMI);
+      check_backward(kernel, g, bwd_problem(Op::format, 150, 255, 9, false),
+                     AMGRAD_HAS_AVX512VBMI);
+    }
+  });
+}
+
 TEST_CASE("the float table path (portable, or forced) is within float rounding") {
   const auto lut = make_product_table<s8>(exact{});
   const auto g = lut2d<window<8>>{}.tables(lut);

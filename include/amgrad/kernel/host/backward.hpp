@@ -83,7 +83,11 @@ class backward_table_kernel {
     fixed_ = allow_fixed_point && detail::fits_fixed_point(g_.da, fixed_point_scale) &&
              detail::fits_fixed_point(g_.db, fixed_point_scale);
     if (fixed_) {
+      // Each pass needs its table both ways: rows by the row operand's code (dot form) and by
+      // the panel operand's code (sweep form, for narrow reductions).
       da_planes_ = detail::fixed_point_planes(g_.da, fixed_point_scale, false);
+      da_planes_t_ = detail::fixed_point_planes(g_.da, fixed_point_scale, true);
+      db_planes_ = detail::fixed_point_planes(g_.db, fixed_point_scale, false);
       db_planes_t_ = detail::fixed_point_planes(g_.db, fixed_point_scale, true);
     }
 #else
@@ -97,7 +101,7 @@ class backward_table_kernel {
                                       out, g_.da.format().bits, true);
     if (out.rows == 0 || out.cols == 0) return;
     const auto panel = detail::contiguous_panel(b);
-    run(g_.da.data(), da_planes_, a, panel.data, panel.ld, dy, out);
+    run(g_.da.data(), da_planes_, da_planes_t_, a, panel.data, panel.ld, dy, out);
   }
 
   void db(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
@@ -106,12 +110,22 @@ class backward_table_kernel {
                                       out, g_.da.format().bits, false);
     if (out.rows == 0 || out.cols == 0) return;
     const auto panel = detail::contiguous_panel(a.transposed());
-    run(db_t_.data(), db_planes_t_, b.transposed(), panel.data, panel.ld, dy.transposed(),
-        out.transposed());
+    run(db_t_.data(), db_planes_t_, db_planes_, b.transposed(), panel.data, panel.ld,
+        dy.transposed(), out.transposed());
   }
 
   backward_path path() const {
     return fixed_ ? backward_path::fixed_point_vbmi : backward_path::float_table;
+  }
+  // Whether an output of out_rows rows reduced over `width` columns of dY runs in the sweep form
+  // (dA: out_rows = M, width = N; dB: out_rows = N, width = M).
+  bool sweeps(std::size_t out_rows, std::size_t width) const {
+#if AMGRAD_HAS_AVX512VBMI
+    return fixed_ && detail::avx512_vbmi::prefers_sweep(out_rows, width);
+#else
+    (void)out_rows, (void)width;
+    return false;
+#endif
   }
   int threads() const { return threads_; }
   void set_threads(int threads) { threads_ = threads; }
@@ -119,6 +133,7 @@ class backward_table_kernel {
  private:
   // out (R x K) = dy (R x C) (.) G[rows (R x K)][panel (K x C)]
   void run(const float* table, [[maybe_unused]] const std::vector<detail::line>& planes,
+           [[maybe_unused]] const std::vector<detail::line>& planes_by_panel,
            matrix_view<const code_t> rows, const code_t* panel, std::size_t ld,
            matrix_view<const float> dy, matrix_view<float> out) const {
     std::vector<float> dy_copy;
@@ -131,6 +146,13 @@ class backward_table_kernel {
     }
     const int used = resolve_threads(threads_);
 #if AMGRAD_HAS_AVX512VBMI
+    if (fixed_ && sweeps(out.rows, dy.cols)) {
+      const auto rows_t = detail::contiguous_panel(rows.transposed());
+      detail::avx512_vbmi::gradient_sweep(planes_by_panel.data(), g_.da.format().bits,
+                                          rows_t.data, rows_t.ld, panel, ld, d, d_ld, dy.cols,
+                                          out, static_cast<float>(1.0 / fixed_point_scale), used);
+      return;
+    }
     if (fixed_) {
       detail::avx512_vbmi::gradient_dot(planes.data(), g_.da.format().bits, rows, panel, ld, d,
                                         d_ld, dy.cols, out,
@@ -148,7 +170,7 @@ class backward_table_kernel {
 
   gradient_tables g_;
   std::vector<float> db_t_;  // G_b transposed: [b][a]
-  std::vector<detail::line> da_planes_, db_planes_t_;
+  std::vector<detail::line> da_planes_, da_planes_t_, db_planes_, db_planes_t_;
   bool fixed_ = false;
   int threads_;
 };
