@@ -2,10 +2,7 @@
 // appmult<Model, Operand, Scheme>: one AppMult design, instantiated once. It builds the truth
 // table and the gradient estimates at construction and runs the best host kernel for the
 // policies; the kernels validate every call (shapes, codes of the operand's width, int32 depth).
-#include <algorithm>
 #include <cstdint>
-#include <limits>
-#include <type_traits>
 #include <utility>
 
 #include "amgrad/gradient/scheme.hpp"

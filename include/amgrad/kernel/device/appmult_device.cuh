@@ -4,9 +4,7 @@
 // once, and runs the device kernels on the caller's stream. Operands, dY and outputs are device
 // pointers; shapes are validated at the boundary (on the host, from the views), the contents of
 // device memory are not: check_codes does that on request, and says that it synchronises.
-#include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <type_traits>
 #include <utility>
 

@@ -146,7 +146,7 @@ class backward_table_kernel {
     }
     const int used = resolve_threads(threads_);
 #if AMGRAD_HAS_AVX512VBMI
-    if (fixed_ && sweeps(out.rows, dy.cols)) {
+    if (sweeps(out.rows, dy.cols)) {
       const auto rows_t = detail::contiguous_panel(rows.transposed());
       detail::avx512_vbmi::gradient_sweep(planes_by_panel.data(), g_.da.format().bits,
                                           rows_t.data, rows_t.ld, panel, ld, d, d_ld, dy.cols,

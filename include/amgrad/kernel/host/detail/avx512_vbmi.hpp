@@ -38,6 +38,20 @@ inline lookup_width width_for(int bits) {
   return bits <= 6 ? lookup_width::up_to_6 : bits == 7 ? lookup_width::seven : lookup_width::eight;
 }
 
+// Calls f(std::integral_constant<lookup_width, W>{}) for the run-time width of `bits`: the one
+// place where a table's width picks the compiled lookup.
+template <class F>
+void with_lookup_width(int bits, F&& f) {
+  switch (width_for(bits)) {
+    case lookup_width::up_to_6:
+      return f(std::integral_constant<lookup_width, lookup_width::up_to_6>{});
+    case lookup_width::seven:
+      return f(std::integral_constant<lookup_width, lookup_width::seven>{});
+    case lookup_width::eight:
+      return f(std::integral_constant<lookup_width, lookup_width::eight>{});
+  }
+}
+
 // One plane of one table row: up to four zmm of 64 entries each.
 template <lookup_width W>
 struct plane {
@@ -182,17 +196,9 @@ void forward_tiles(const line* planes, int bits, std::int64_t base,
     const std::size_t r1 = std::min(out.rows, r0 + tile_rows);
     const std::size_t width = std::min(tile_cols, out.cols - c0);
     auto& s = scratch[static_cast<std::size_t>(me)];
-    switch (width_for(bits)) {
-      case lookup_width::up_to_6:
-        forward_tile<lookup_width::up_to_6>(planes, base, rows, panel, ld, out, r0, r1, c0, width, s);
-        break;
-      case lookup_width::seven:
-        forward_tile<lookup_width::seven>(planes, base, rows, panel, ld, out, r0, r1, c0, width, s);
-        break;
-      case lookup_width::eight:
-        forward_tile<lookup_width::eight>(planes, base, rows, panel, ld, out, r0, r1, c0, width, s);
-        break;
-    }
+    with_lookup_width(bits, [&](auto w) {
+      forward_tile<w()>(planes, base, rows, panel, ld, out, r0, r1, c0, width, s);
+    });
   });
 }
 
@@ -228,6 +234,16 @@ void forward(const forward_tables& t, matrix_view<const code_t> a, matrix_view<c
 // a shift (even word) or a mask (odd word) leaves one of them in the high half over a zero low
 // half: word * 2^16, sign-correct and exact as a float (16 significant bits); the 2^-16 goes into
 // the final scale. Shifts and masks, not shuffles: the shuffle pipes are busy with the lookups.
+// `words` holds 32 int16 gradient entries, two per int32 lane; adds word * 2^16 * dy into `even`
+// (the lanes' low words, dy from l[0..16)) and `odd` (high words, dy from l[16..32)).
+inline void fma_words(__m512i words, const float* l, __m512& even, __m512& odd) {
+  const __m512i high_word = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+  even = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_slli_epi32(words, 16)), _mm512_loadu_ps(l),
+                         even);
+  odd = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(words, high_word)),
+                        _mm512_loadu_ps(l + 16), odd);
+}
+
 // Position p of a 64-column block in lane order -> its column: [even lo][odd lo][even hi][odd hi]
 // (unpacklo_epi8 holds columns 16c..16c+7 of each 128-bit chunk c, unpackhi 16c+8..16c+15).
 inline std::size_t lane_column(std::size_t p) {
@@ -243,7 +259,6 @@ inline void gradient_dot_column(const line* planes, matrix_view<const code_t> ro
                                 const code_t* p, std::size_t width, std::size_t vectors,
                                 const float* lanes, std::size_t stride, matrix_view<float> out,
                                 std::size_t r, std::size_t r0, std::size_t k, float scale) {
-  const __m512i high_word = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
   plane<W> lo_plane[R], hi_plane[R];
   for (int q = 0; q < R; ++q) {
     const line* row = planes + lines_per_row * rows(r + static_cast<std::size_t>(q), k);
@@ -262,14 +277,8 @@ inline void gradient_dot_column(const line* planes, matrix_view<const code_t> ro
       const __m512i lo = lo_plane[q](codes, high), hi = hi_plane[q](codes, high);
       const __m512i w0 = _mm512_unpacklo_epi8(lo, hi), w1 = _mm512_unpackhi_epi8(lo, hi);
       const float* l = lanes + (r + static_cast<std::size_t>(q) - r0) * stride + 64 * v;
-      even[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_slli_epi32(w0, 16)), _mm512_loadu_ps(l),
-                                even[q]);
-      odd[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(w0, high_word)),
-                               _mm512_loadu_ps(l + 16), odd[q]);
-      even[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_slli_epi32(w1, 16)),
-                                _mm512_loadu_ps(l + 32), even[q]);
-      odd[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(w1, high_word)),
-                               _mm512_loadu_ps(l + 48), odd[q]);
+      fma_words(w0, l, even[q], odd[q]);
+      fma_words(w1, l + 32, even[q], odd[q]);
     }
   }
   for (int q = 0; q < R; ++q)
@@ -322,20 +331,9 @@ inline void gradient_dot(const line* planes, int bits, matrix_view<const code_t>
     const std::size_t r0 = blk * gradient_row_block;
     const std::size_t r1 = std::min(out.rows, r0 + gradient_row_block);
     auto& l = lanes[static_cast<std::size_t>(me)];
-    switch (width_for(bits)) {
-      case lookup_width::up_to_6:
-        gradient_dot_rows<lookup_width::up_to_6>(planes, rows, panel, ld, dy, dy_ld, width, out,
-                                                 r0, r1, scale, l);
-        break;
-      case lookup_width::seven:
-        gradient_dot_rows<lookup_width::seven>(planes, rows, panel, ld, dy, dy_ld, width, out, r0,
-                                               r1, scale, l);
-        break;
-      case lookup_width::eight:
-        gradient_dot_rows<lookup_width::eight>(planes, rows, panel, ld, dy, dy_ld, width, out, r0,
-                                               r1, scale, l);
-        break;
-    }
+    with_lookup_width(bits, [&](auto w) {
+      gradient_dot_rows<w()>(planes, rows, panel, ld, dy, dy_ld, width, out, r0, r1, scale, l);
+    });
   });
 }
 
@@ -370,7 +368,6 @@ void gradient_sweep_block(const line* planes_t, const code_t* rows_t, std::size_
       const std::size_t r = lane_column(p);
       if (r < n) lanes[c * 64 + p] = dy[(r0 + r) * dy_ld + c];
     }
-  const __m512i high_word = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
   const __mmask64 rows_mask = tail_mask(n);
   alignas(64) float sums[64];
   for (std::size_t k = 0; k < depth; ++k) {
@@ -383,14 +380,8 @@ void gradient_sweep_block(const line* planes_t, const code_t* rows_t, std::size_
       const __m512i lo = plane<W>(row)(codes, high), hi = plane<W>(row + 4)(codes, high);
       const __m512i w0 = _mm512_unpacklo_epi8(lo, hi), w1 = _mm512_unpackhi_epi8(lo, hi);
       const float* l = lanes.data() + c * 64;
-      even0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_slli_epi32(w0, 16)), _mm512_loadu_ps(l),
-                              even0);
-      odd0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(w0, high_word)),
-                             _mm512_loadu_ps(l + 16), odd0);
-      even1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_slli_epi32(w1, 16)),
-                              _mm512_loadu_ps(l + 32), even1);
-      odd1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(w1, high_word)),
-                             _mm512_loadu_ps(l + 48), odd1);
+      fma_words(w0, l, even0, odd0);
+      fma_words(w1, l + 32, even1, odd1);
     }
     _mm512_store_ps(sums, even0);
     _mm512_store_ps(sums + 16, odd0);
@@ -416,20 +407,10 @@ inline void gradient_sweep(const line* planes_t, int bits, const code_t* rows_t,
   parallel_for(blocks, used, [&](std::size_t blk, int me) {
     auto& l = lanes[static_cast<std::size_t>(me)];
     const std::size_t r0 = blk * 64;
-    switch (width_for(bits)) {
-      case lookup_width::up_to_6:
-        gradient_sweep_block<lookup_width::up_to_6>(planes_t, rows_t, rows_ld, out.cols, panel, ld,
-                                                    dy, dy_ld, width, out, r0, scale, l);
-        break;
-      case lookup_width::seven:
-        gradient_sweep_block<lookup_width::seven>(planes_t, rows_t, rows_ld, out.cols, panel, ld,
-                                                  dy, dy_ld, width, out, r0, scale, l);
-        break;
-      case lookup_width::eight:
-        gradient_sweep_block<lookup_width::eight>(planes_t, rows_t, rows_ld, out.cols, panel, ld,
-                                                  dy, dy_ld, width, out, r0, scale, l);
-        break;
-    }
+    with_lookup_width(bits, [&](auto w) {
+      gradient_sweep_block<w()>(planes_t, rows_t, rows_ld, out.cols, panel, ld, dy, dy_ld, width,
+                                out, r0, scale, l);
+    });
   });
 }
 
