@@ -117,7 +117,9 @@ TEST_CASE("DATE'25 text: format sources") {
   const auto wide = write_text(dir.file("q.txt"), "INFO: QUANTIZATION_BIT=3\n" + u2_date_body());
   CHECK_ERROR(read_date(wide), "table needs 64");
   const auto narrow = write_text(dir.file("n.txt"), "INFO: x, QUANTIZATION_BIT=1\n" + u2_date_body());
-  CHECK_ERROR(read_date(narrow), "QUANTIZATION_BIT=1 disagrees");
+  CHECK_ERROR(read_date(narrow), "n.txt (INFO): QUANTIZATION_BIT=1 is out of range [2, 8]");
+  const auto low = write_text(dir.file("l.txt"), "INFO: QUANTIZATION_BIT=2\n" + u2_date_body() + "4 0 0\n");
+  CHECK_ERROR(read_date(low), "l.txt:19: the product section has more than 16 entries");
   // An explicit format overrides the inference (and then the operands must fit it).
   CHECK_ERROR(read_date(path, operand_format{2, true}), "u2.txt:4: operand pair (0, 2) is outside the s2 range");
   CHECK_ERROR(read_date(path, operand_format{9, false}), "bit width = 9 is out of range");
@@ -231,7 +233,10 @@ TEST_CASE("TFApprox binary: round trip, byte layout and bad inputs") {
       const auto lut = random_table<std::int32_t>(Op::format, 0, 65535);
       write_tfapprox(dir.file("t.bin"), lut);
       CHECK(amgrad::test::read_bytes(dir.file("t.bin")).size() == 2 * lut.size());
-      CHECK(read_tfapprox(dir.file("t.bin")) == lut);
+      CHECK(read_tfapprox(dir.file("t.bin"), Op::bits) == lut);
+      CHECK(read_product_table(dir.file("t.bin"), table_format::tfapprox, false, Op::bits) == lut);
+      if constexpr (Op::bits != 8)
+        CHECK_ERROR(read_tfapprox(dir.file("t.bin")), ("pass bits = " + std::to_string(Op::bits)).c_str());
     }
   });
   product_table u2({2, false});
@@ -246,12 +251,13 @@ TEST_CASE("TFApprox binary: round trip, byte layout and bad inputs") {
   CHECK(bytes[31] == '\xFF');
 
   CHECK_ERROR(read_tfapprox(dir.file("absent.bin")), "cannot open");
-  CHECK_ERROR(read_tfapprox(write_text(dir.file("cut.bin"), bytes.substr(0, 31))),
-              "cut.bin: 31 bytes is not the size of a 2^B x 2^B uint16 table");
+  CHECK_ERROR(read_tfapprox(write_text(dir.file("cut.bin"), bytes.substr(0, 31)), 2),
+              "cut.bin: 31 bytes; a TFApprox table is 4 x 4 uint16 = 32 bytes (truncated file?)");
   CHECK_ERROR(read_tfapprox(write_text(dir.file("cut.bin"), std::string(131071, '\1'))),
-              "the data ends at byte offset 131071 before the next valid size 131072 (truncated file?)");
+              "cut.bin: 131071 bytes; a TFApprox table is 256 x 256 uint16 = 131072 bytes (truncated file?)");
   CHECK_ERROR(read_tfapprox(write_text(dir.file("long.bin"), std::string(131074, '\1'))),
-              "131074 bytes is not the size");
+              "long.bin: more than 131072 bytes");
+  CHECK_ERROR(read_tfapprox(dir.file("u2.bin"), 9), "bit width = 9 is out of range");
   product_table over({2, false});
   over(1, 2) = 65536;
   CHECK_ERROR(write_tfapprox(dir.file("o.bin"), over), "AM(1, 2) = 65536 does not fit uint16");
@@ -282,4 +288,188 @@ TEST_CASE("io: format detection and reading any format") {
   CHECK_ERROR(read_product_table(dir.file("b"), std::nullopt, true), "unsigned operands only");
   // The format given by the caller wins over detection, and is then checked by its reader.
   CHECK_ERROR(read_product_table(dir.file("d"), table_format::approxtorch), "is not a number");
+}
+
+// ---- Damaged and hostile files (issue 9) ----------------------------------------------------
+
+namespace {
+
+product_table exact_u8() {
+  product_table t({8, false});
+  for (int a = 0; a < 256; ++a)
+    for (int b = 0; b < 256; ++b) t(a, b) = a * b;
+  return t;
+}
+
+std::string repeated(const std::string& piece, std::size_t count) {
+  std::string out;
+  out.reserve(piece.size() * count);
+  for (std::size_t i = 0; i < count; ++i) out += piece;
+  return out;
+}
+
+// Writes `text` gzip-compressed (the library's own writer) and returns the path.
+std::string write_gz(const temp_dir& dir, const std::string& name, const std::string& text) {
+  const auto path = dir.file(name);
+  amgrad::detail::write_all(path, text, "test");
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("gzip: a stream that ends before the gzip trailer is an error, for every cut of 1..13 bytes") {
+  temp_dir dir;
+  const auto lut = exact_u8();
+  for (auto f : {table_format::date, table_format::approxtorch, table_format::tfapprox}) {
+    CAPTURE(to_string(f));
+    const auto whole = dir.file(std::string("whole.gz"));
+    write_product_table(whole, lut, f);
+    const auto bytes = amgrad::test::read_bytes(whole);
+    REQUIRE(read_product_table(whole, f) == lut);
+    for (std::size_t cut = 1; cut <= 13; ++cut) {
+      CAPTURE(cut);
+      const auto path = write_text(dir.file("cut.gz"), bytes.substr(0, bytes.size() - cut));
+      CHECK_ERROR(read_product_table(path, f),
+                  "cut.gz: unexpected end of file: the compressed data ends before the gzip trailer");
+    }
+  }
+  // Through detection too, and whatever the cut: a stream without its trailer is an error.
+  const auto bytes_u8 = amgrad::test::read_bytes(dir.file("whole.gz"));  // the TFApprox one
+  for (std::size_t cut : {std::size_t{1}, std::size_t{8}, std::size_t{9}, std::size_t{100}})
+    CHECK_ERROR(read_product_table(write_text(dir.file("c.gz"), bytes_u8.substr(0, bytes_u8.size() - cut))),
+                "(truncated file?)");
+  // The case of the issue: the DATE u8 exact table cut by 12 bytes read as WCE 65019.
+  write_date(dir.file("d.txt.gz"), date_table_file{{}, lut, {}, {}});
+  const auto bytes = amgrad::test::read_bytes(dir.file("d.txt.gz"));
+  CHECK_ERROR(read_date(write_text(dir.file("d12.txt.gz"), bytes.substr(0, bytes.size() - 12))),
+              "d12.txt.gz: unexpected end of file: the compressed data ends before the gzip trailer");
+}
+
+TEST_CASE("hostile files: DATE'25 reading stops at the first entry beyond 4^B") {
+  temp_dir dir;
+  const std::string header = "LUT for approximate multiplier:\n";
+  const std::string zeros = repeated("0 0 0\n", 1000000);
+  // 1e6 entries: the reader stops on line 65538, the 65537th entry (a structural bound: it never
+  // holds more than a u8 section).
+  CHECK_ERROR(read_date(write_gz(dir, "zeros.txt.gz", header + zeros)),
+              "zeros.txt.gz:65538: the product section has more than 65536 entries, more than a "
+              "table of 8 bits holds");
+  // The declared width lowers the bound: QUANTIZATION_BIT, or the caller's format.
+  CHECK_ERROR(read_date(write_gz(dir, "q2.txt.gz", "INFO: QUANTIZATION_BIT=2\n" + header + zeros)),
+              "q2.txt.gz:19: the product section has more than 16 entries, more than a table of 2 bits");
+  CHECK_ERROR(read_date(write_gz(dir, "f4.txt.gz", header + zeros), operand_format{4, false}),
+              "f4.txt.gz:258: the product section has more than 256 entries");
+  const std::string grad_a =
+      "LUT for the gradient of the approximate multiplier w.r.t. the first operand:\n";
+  CHECK_ERROR(read_date(write_gz(dir, "g.txt.gz", "INFO: QUANTIZATION_BIT=2\n" + u2_date_body() + grad_a + zeros)),
+              "g.txt.gz:36: the first-operand gradient section has more than 16 entries");
+  // A line with more tokens than a row has, and a line longer than any valid line.
+  CHECK_ERROR(read_date(write_gz(dir, "tokens.txt.gz", header + repeated("0 ", 1000) + "\n")),
+              "tokens.txt.gz:2: expected 3 integers 'a b value', got more than 3 tokens");
+  CHECK_ERROR(read_date(write_gz(dir, "long.txt.gz", header + std::string(10000000, '7'))),
+              "long.txt.gz:2: the line is longer than 65536 bytes");
+  // INFO lines are bounded too, and so is the whole text (a flood of blank lines).
+  CHECK_ERROR(read_date(write_gz(dir, "info.txt.gz", repeated("INFO: x\n", 1000000))),
+              "info.txt.gz:8193: the INFO lines hold more than 65536 bytes");
+  CHECK_ERROR(read_date(write_gz(dir, "blank.txt.gz", header + std::string(40u << 20, '\n'))),
+              "blank.txt.gz: more than 33554432 bytes of text, more than any valid table file");
+}
+
+TEST_CASE("hostile files: ApproxTorch and TFApprox reading stop beyond the largest table") {
+  temp_dir dir;
+  CHECK_ERROR(read_approxtorch(write_gz(dir, "wide.txt.gz", repeated("0 ", 10000) + "\n")),
+              "wide.txt.gz:1: the first row has more than 256 values");
+  CHECK_ERROR(read_approxtorch(write_gz(dir, "row.txt.gz", "0 0 0 0\n" + repeated("1 ", 10000) + "\n")),
+              "row.txt.gz:2: row 1 has more than 4 values");
+  CHECK_ERROR(read_approxtorch(write_gz(dir, "line.txt.gz", repeated("0 ", 1000000) + "\n")),
+              "line.txt.gz:1: the line is longer than 65536 bytes");
+  CHECK_ERROR(read_approxtorch(write_gz(dir, "rows.txt.gz", repeated("0 0 0 0\n", 1000000))),
+              "rows.txt.gz:5: more than 4 rows");
+  CHECK_ERROR(read_tfapprox(write_gz(dir, "big.bin.gz", std::string(10000000, '\0'))),
+              "big.bin.gz: more than 131072 bytes");
+}
+
+TEST_CASE("TFApprox: the width is 8 bits unless the caller says otherwise") {
+  temp_dir dir;
+  const auto bytes = to_tfapprox_bytes(exact_u8());
+  const auto cut = write_text(dir.file("cut.bin"), bytes.substr(0, 32768));
+  CHECK_ERROR(read_tfapprox(cut), "cut.bin: 32768 bytes; a TFApprox table is 256 x 256 uint16");
+  CHECK_ERROR(read_product_table(cut), "32768 bytes");
+  CHECK_ERROR(read_product_table(cut, table_format::tfapprox), "32768 bytes");
+  // Said explicitly, the width is the caller's; the file must then have exactly that size.
+  CHECK(read_tfapprox(cut, 7).format() == operand_format{7, false});
+  CHECK(read_product_table(cut, table_format::tfapprox, false, 7).format() == operand_format{7, false});
+  CHECK_ERROR(read_tfapprox(cut, 6), "more than 8192 bytes");
+  CHECK_ERROR(read_product_table(cut, table_format::tfapprox, std::nullopt, 1), "bit width = 1 is out of range");
+  // Where the file says the width, an explicit one must agree with it.
+  write_product_table(dir.file("d.txt"), exact_u8(), table_format::date);
+  CHECK_ERROR(read_product_table(dir.file("d.txt"), std::nullopt, std::nullopt, 7), "the operands are u8, not 7 bits wide");
+}
+
+TEST_CASE("integers: decimal only, range-checked, locale-independent (std::from_chars)") {
+  temp_dir dir;
+  const auto value = [&](const std::string& token) {
+    return read_date(write_text(dir.file("v.txt"), u2_date_body(token))).lut(3, 3);
+  };
+  CHECK(value("9") == 9);
+  CHECK(value("+9") == 9);  // one leading '+' is accepted
+  CHECK(value("9.0") == 9);
+  CHECK(value("9.000000000000000000e+00") == 9);
+  for (const char* bad : {"+-9", "++9", "-+9", "0x9", "0X9", "0x1.2p3", "inf", "nan", "+", "-", "9,0"}) {
+    CAPTURE(bad);
+    CHECK_ERROR(value(bad), "is not a number");
+  }
+  CHECK_ERROR(value("99999999999999999999"), "is out of range");
+  CHECK_ERROR(value("1e400"), "is out of range");
+  CHECK_ERROR(read_date(write_text(dir.file("q.txt"), "INFO: QUANTIZATION_BIT=4294967298\n" + u2_date_body())),
+              "QUANTIZATION_BIT=4294967298 is out of range [2, 8]");
+  CHECK_ERROR(read_approxtorch(write_text(dir.file("a.txt"), "0 0 0 0\n0 1 2 3\n0 2 4 6\n0 3 6 +-9\n")),
+              "a.txt:4: entry '+-9' is not a number");
+  CHECK_ERROR(read_approxtorch(write_text(dir.file("h.txt"), "0 0 0 0\n0 1 2 3\n0 2 4 6\n0 3 6 0x9\n")),
+              "h.txt:4: entry '0x9' is not a number");
+}
+
+TEST_CASE("io: an explicit format skips detection") {
+  temp_dir dir;
+  const auto empty = write_text(dir.file("empty.txt"), "");
+  const std::string message = "amgrad::read_approxtorch: " + empty + ": no rows (empty file)";
+  CHECK_ERROR(read_product_table(empty, table_format::approxtorch), message.c_str());
+  CHECK_ERROR(read_product_table(empty, table_format::date), "amgrad::read_date");
+  CHECK_ERROR(read_product_table(empty, table_format::tfapprox), "amgrad::read_tfapprox");
+}
+
+TEST_CASE("DATE'25 text: an INFO line read back after writing is the same line (fuzz: CR at its end)") {
+  // Found by fuzz_date_text: "INFO: x\r\r\n" was read as "x\r", written as "INFO: x\r\n" and read
+  // back as "x". A carriage return at the end of an INFO line is part of the line ending.
+  temp_dir dir;
+  const auto path = write_text(dir.file("cr.txt"), "INFO: x\r\r\nINFO: a\rb \r\n" + u2_date_body());
+  const auto file = read_date(path);
+  CHECK(file.info == std::vector<std::string>{"x", "a\rb "});
+  write_date(dir.file("again.txt"), file);
+  CHECK(read_date(dir.file("again.txt")).info == file.info);
+  date_table_file bad = file;
+  bad.info = {"y\r"};
+  CHECK_ERROR(write_date(dir.file("bad.txt"), bad), "an INFO line ends in a carriage return");
+}
+
+TEST_CASE("gzip: members, damaged data and trailing bytes") {
+  temp_dir dir;
+  const std::string body = u2_date_body();
+  const auto half = body.size() / 2;
+  const auto first = amgrad::test::read_bytes(write_gz(dir, "a.gz", body.substr(0, half)));
+  const auto second = amgrad::test::read_bytes(write_gz(dir, "b.gz", body.substr(half)));
+  // Concatenated members are one stream, as gzip(1) reads them.
+  CHECK(read_date(write_text(dir.file("ab.gz"), first + second)).lut == read_date(write_text(dir.file("p.txt"), body)).lut);
+  // Anything else after a member is an error, not silently ignored (gzread ignores it).
+  CHECK_ERROR(read_date(write_text(dir.file("junk.gz"), first + second + "junk")),
+              "junk.gz: unexpected data after the gzip stream, at compressed byte offset");
+  CHECK_ERROR(read_date(write_text(dir.file("one.gz"), first + second + "\x1f")),
+              "one.gz: unexpected data after the gzip stream");
+  // A damaged stream: the CRC-32 in the trailer no longer matches.
+  std::string damaged = first + second;
+  damaged[damaged.size() - 6] = static_cast<char>(damaged[damaged.size() - 6] ^ 0x01);
+  CHECK_ERROR(read_date(write_text(dir.file("crc.gz"), damaged)), "crc.gz: damaged gzip data");
+  // The gzip magic alone, and a header cut short.
+  CHECK_ERROR(read_date(write_text(dir.file("magic.gz"), "\x1f\x8b")), "(truncated file?)");
+  CHECK_ERROR(detect_format(write_text(dir.file("head.gz"), first.substr(0, 6))), "(truncated file?)");
 }

@@ -1,6 +1,8 @@
 // Error metrics on hand-built tables whose metrics are worked out by hand below.
 #include <doctest/doctest.h>
 
+#include <utility>
+
 #include "amgrad/amgrad.hpp"
 #include "amgrad/table/metrics.hpp"
 
@@ -23,7 +25,8 @@ TEST_CASE("metrics of the exact multiplier are all zero") {
     CHECK(m.error_rate == 0);
     CHECK(m.med == 0);
     CHECK(m.nmed_over_2_pow_2b == 0);
-    CHECK(m.nmed_over_max_squared == 0);
+    CHECK(m.nmed_over_max_product == 0);
+    CHECK(m.max_product > 0);
     CHECK(m.mred == 0);
     CHECK(m.wce == 0);
     CHECK(m.bias == 0);
@@ -39,7 +42,8 @@ TEST_CASE("metrics of a 2-bit unsigned table with two wrong entries") {
   CHECK(m.error_rate == doctest::Approx(2.0 / 16));
   CHECK(m.med == doctest::Approx(4.0 / 16));
   CHECK(m.nmed_over_2_pow_2b == doctest::Approx(4.0 / 16 / 16));
-  CHECK(m.nmed_over_max_squared == doctest::Approx(4.0 / 16 / 9));
+  CHECK(m.max_product == 9);  // 3 * 3
+  CHECK(m.nmed_over_max_product == doctest::Approx(4.0 / 16 / 9));
   CHECK(m.mred_pairs == 9);  // a, b in 1..3
   CHECK(m.mred == doctest::Approx((3.0 / 9 + 1.0 / 2) / 9));
   CHECK(m.wce == 3);
@@ -54,11 +58,32 @@ TEST_CASE("metrics of a 2-bit signed table use operand values") {
   const auto m = metrics(t);
   CHECK(m.error_rate == doctest::Approx(2.0 / 16));
   CHECK(m.med == doctest::Approx(3.0 / 16));
+  // The largest |a*b| of s2 is (-2)(-2) = 4 = 2^(2B-2), not (2^B-1)^2 = 9.
+  CHECK(m.max_product == 4);
+  CHECK(m.nmed_over_max_product == doctest::Approx(3.0 / 16 / 4));
+  CHECK(m.nmed_over_2_pow_2b == doctest::Approx(3.0 / 16 / 16));
   CHECK(m.mred_pairs == 9);  // a, b in {-2, -1, 1}
   CHECK(m.mred == doctest::Approx((1.0 / 4 + 2.0 / 1) / 9));
   CHECK(m.wce == 2);
   CHECK(m.bias == doctest::Approx(-1.0 / 16));
   CHECK(m.mse == doctest::Approx(5.0 / 16));
+}
+
+TEST_CASE("metrics: the largest product of each operand format normalises NMED") {
+  for (const auto& [f, max_product] : {std::pair{operand_format{8, false}, 65025},
+                                       std::pair{operand_format{8, true}, 16384},
+                                       std::pair{operand_format{7, true}, 4096},
+                                       std::pair{operand_format{3, false}, 49}}) {
+    CAPTURE(to_string(f));
+    auto t = exact_table(f);
+    t(1, 1) += 64;  // one error of 64: MED = 64 / 4^B
+    const auto m = metrics(t);
+    const double med = 64.0 / (f.size() * f.size());
+    CHECK(m.max_product == max_product);
+    CHECK(m.med == doctest::Approx(med));
+    CHECK(m.nmed_over_max_product == doctest::Approx(med / max_product));
+    CHECK(m.nmed_over_2_pow_2b == doctest::Approx(med / (f.size() * f.size())));
+  }
 }
 
 TEST_CASE("metrics refuse an empty table") {

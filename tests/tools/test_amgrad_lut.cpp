@@ -35,12 +35,15 @@ TEST_CASE("amgrad-lut info: JSON keys and values, in every input format") {
     CAPTURE(to_string(f));
     const auto path = dir.file(std::string("u2.") + to_string(f));
     write_product_table(path, u2_table(), f);
-    const auto r = run_lut_tool(dir, "info '" + path + "' --json");
+    // A TFApprox file does not say its width: the tool is told (--bits), as the format needs.
+    const auto r = run_lut_tool(dir, "info '" + path + "' --json" +
+                                         (f == table_format::tfapprox ? " --bits 2" : ""));
     REQUIRE(r.exit_code == 0);
     CHECK(r.err.empty());
-    for (const char* part : {"\"er\": 0.125", "\"med\": 0.25", "\"nmed\": 0.015625", "\"wce\": 3",
-                             "\"bias\": 0.125", "\"mse\": 0.625", "\"bits\": 2", "\"signed\": false",
-                             "\"mred\": ", "\"nmed_max_squared\": "})
+    for (const char* part : {"\"er\": 0.125", "\"med\": 0.25", "\"nmed_over_2_pow_2b\": 0.015625",
+                             "\"wce\": 3", "\"bias\": 0.125", "\"mse\": 0.625", "\"bits\": 2",
+                             "\"signed\": false", "\"mred\": ", "\"max_product\": 9",
+                             "\"nmed_over_max_product\": "})
       CHECK_MESSAGE(contains(r.out, part), part << " not in " << r.out);
     CHECK(contains(r.out, std::string("\"format\": \"") + to_string(f) + "\""));
     CHECK(r.out.front() == '{');
@@ -74,7 +77,7 @@ TEST_CASE("amgrad-lut grad: gradient sections in x16 fixed point") {
   SUBCASE("lut2d: the library's Eq. 6 tables, and the default HWS is stated") {
     REQUIRE(run_lut_tool(dir, "grad '" + in + "' --scheme lut2d --hws 2 -o '" + dir.file("g.txt") + "'").exit_code == 0);
     const auto g = read_date(dir.file("g.txt"));
-    const auto expected = lut2d<>{2}.tables(g.lut);
+    const auto expected = lut2d{2}.tables(g.lut);
     CHECK(*g.grad_a_x16 == to_fixed_point(expected.da, 16));
     CHECK(*g.grad_b_x16 == to_fixed_point(expected.db, 16));
     // Exact multiplier, interior: the smoothed slope is b itself.
@@ -110,9 +113,12 @@ TEST_CASE("amgrad-lut convert: a round trip through every format keeps the table
   write_date(start, date_table_file{{}, u2_table(), {}, {}});
   REQUIRE(run_lut_tool(dir, "convert '" + start + "' '" + dir.file("a.txt") + "' --to approxtorch").exit_code == 0);
   REQUIRE(run_lut_tool(dir, "convert '" + dir.file("a.txt") + "' '" + dir.file("t.bin") + "' --to tfapprox").exit_code == 0);
-  REQUIRE(run_lut_tool(dir, "convert '" + dir.file("t.bin") + "' '" + dir.file("d.txt.gz") + "' --to date").exit_code == 0);
+  REQUIRE(run_lut_tool(dir, "convert '" + dir.file("t.bin") + "' '" + dir.file("d.txt.gz") + "' --to date --bits 2").exit_code == 0);
+  // Without --bits a 2-bit TFApprox file is not a 256x256 table: an error, not a guess.
+  const auto guess = run_lut_tool(dir, "info '" + dir.file("t.bin") + "'");
+  CHECK(guess.exit_code == 1);
   CHECK(read_approxtorch(dir.file("a.txt")) == u2_table());
-  CHECK(read_tfapprox(dir.file("t.bin")) == u2_table());
+  CHECK(read_tfapprox(dir.file("t.bin"), 2) == u2_table());
   CHECK(read_date(dir.file("d.txt.gz")).lut == u2_table());
 
   // Gradient sections survive date -> date, and are reported when a format cannot hold them.

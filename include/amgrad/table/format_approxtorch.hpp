@@ -7,7 +7,9 @@
 // square with a side of 2^B, 2 <= B <= 8). Signedness is the caller's `is_signed`; when not
 // given, a table holding a negative entry is read as signed and any other as unsigned (a
 // documented guess: pass it explicitly for a signed design whose products are all >= 0).
-// Integral numpy spellings ("12.0", "1.2e+01") are accepted; blank lines are ignored.
+// Integral numpy spellings ("12.0", "1.2e+01") are accepted, hex is not, one leading '+' is
+// (detail::parse_integer); blank lines are ignored. The reading stops at the first line with
+// more values than a row has, or the first row beyond the side.
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -23,38 +25,45 @@ namespace amgrad {
 inline product_table read_approxtorch(const std::string& path,
                                       std::optional<bool> is_signed = std::nullopt) {
   constexpr const char* where = "amgrad::read_approxtorch";
+  constexpr std::size_t max_side = std::size_t{1} << max_bits;
   detail::line_reader reader(path, where);
   std::vector<std::int32_t> values;
   std::size_t side = 0, rows = 0;
   std::string line;
   while (reader.next(line)) {
-    const auto tokens = detail::split_whitespace(line);
-    if (tokens.empty()) continue;
+    if (detail::is_blank(line)) continue;
+    const auto pos = reader.position();
+    // At most one token more than a row may have: a longer line is rejected unsplit.
+    const auto tokens = detail::split_whitespace(line, (rows == 0 ? max_side : side) + 1);
     if (rows == 0) {
+      amgrad::require(tokens.size() <= max_side, where, pos, ": the first row has more than ",
+                      max_side, " values; a 2^B x 2^B table needs 2^B of them with ", min_bits,
+                      " <= B <= ", max_bits);
       side = tokens.size();
       bool valid_side = false;
       for (int bits = min_bits; bits <= max_bits; ++bits) valid_side |= side == (1u << bits);
-      detail::require(valid_side, where, reader.position(), ": the first row has ", side,
+      amgrad::require(valid_side, where, pos, ": the first row has ", side,
                       " values; a 2^B x 2^B table needs 2^B of them with ", min_bits,
                       " <= B <= ", max_bits);
       values.reserve(side * side);
     }
-    detail::require(rows < side, where, reader.position(), ": more than ", side,
-                    " rows in a ", side, "x", side, " table");
-    detail::require(tokens.size() == side, where, reader.position(), ": row ", rows, " has ",
-                    tokens.size(), " values, expected ", side);
-    const auto pos = reader.position();
+    amgrad::require(rows < side, where, pos, ": more than ", side, " rows in a ", side, "x", side,
+                    " table");
+    amgrad::require(tokens.size() <= side, where, pos, ": row ", rows, " has more than ", side,
+                    " values, expected ", side);
+    amgrad::require(tokens.size() == side, where, pos, ": row ", rows, " has ", tokens.size(),
+                    " values, expected ", side);
     for (std::size_t c = 0; c < side; ++c) {
       const std::int64_t v = detail::parse_integer(tokens[c], pos, where, "entry");
-      detail::require(v >= std::numeric_limits<std::int32_t>::min() &&
+      amgrad::require(v >= std::numeric_limits<std::int32_t>::min() &&
                           v <= std::numeric_limits<std::int32_t>::max(),
                       where, pos, ": entry ", v, " in column ", c, " does not fit int32");
       values.push_back(static_cast<std::int32_t>(v));
     }
     ++rows;
   }
-  detail::require(rows != 0, where, path, ": no rows (empty file)");
-  detail::require(rows == side, where, path, ": ", rows, " rows but the rows have ", side,
+  amgrad::require(rows != 0, where, path, ": no rows (empty file)");
+  amgrad::require(rows == side, where, path, ": ", rows, " rows but the rows have ", side,
                   " values; a square table needs ", side, " rows (truncated file?)");
   bool any_negative = false;
   for (auto v : values) any_negative |= v < 0;
@@ -64,7 +73,7 @@ inline product_table read_approxtorch(const std::string& path,
 }
 
 inline std::string to_approxtorch_text(const product_table& lut) {
-  detail::require(!lut.empty(), "amgrad::write_approxtorch", "the table is empty");
+  amgrad::require(!lut.empty(), "amgrad::write_approxtorch", "the table is empty");
   std::string out;
   out.reserve(lut.size() * 8);
   for (int a = 0; a < lut.side(); ++a)

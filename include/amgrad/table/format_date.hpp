@@ -11,13 +11,15 @@
 //
 // a and b are operand *values*. Reading checks every (a, b) appears exactly once in each
 // section, that all tokens are integers and that values fit their storage. Blank lines are
-// ignored.
+// ignored. Integers are decimal (detail::parse_integer: one leading '+' is accepted, no hex,
+// numpy's integral float spellings are). The reading is bounded: see read_date.
 //
 // The operand format comes from, in order: the caller; otherwise the entries themselves (a
 // negative operand means signed, B is the width whose range the operands span), cross-checked
 // against `QUANTIZATION_BIT=<B>` when an INFO line states it.
 // Writing reproduces the published layout byte for byte: the same header lines, one "a b v"
 // line per entry with single spaces, '\n' line ends, a-major order.
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <limits>
@@ -48,6 +50,8 @@ inline constexpr std::string_view date_grad_a_header =
 inline constexpr std::string_view date_grad_b_header =
     "LUT for the gradient of the approximate multiplier w.r.t. the second operand:";
 inline constexpr const char* date_where = "amgrad::read_date";
+// The published files have five short INFO lines; this bounds what a hostile file can add.
+inline constexpr std::size_t date_max_info_bytes = std::size_t{1} << 16;
 
 struct date_entry {
   std::int64_t a, b, value;
@@ -60,7 +64,8 @@ struct date_section {
   std::vector<date_entry> entries;
 };
 
-// `QUANTIZATION_BIT=<B>` in the INFO lines, if any.
+// `QUANTIZATION_BIT=<B>` in the INFO lines, if any; a value outside [min_bits, max_bits] is an
+// error (it is compared as a 64-bit integer, never narrowed).
 inline std::optional<int> date_quantization_bits(const std::vector<std::string>& info,
                                                  const std::string& path) {
   constexpr std::string_view key = "QUANTIZATION_BIT=";
@@ -72,6 +77,8 @@ inline std::optional<int> date_quantization_bits(const std::vector<std::string>&
     if (stop == std::string::npos) stop = line.size();
     const auto bits = parse_integer(std::string_view(line).substr(start, stop - start),
                                     concat(path, " (INFO)"), date_where, "QUANTIZATION_BIT");
+    require(bits >= min_bits && bits <= max_bits, date_where, path, " (INFO): QUANTIZATION_BIT=",
+            bits, " is out of range [", min_bits, ", ", max_bits, "]");
     return static_cast<int>(bits);
   }
   return std::nullopt;
@@ -102,11 +109,10 @@ table<T> date_fill(const date_section& section, operand_format f, const std::str
   table<T> out(f);
   std::vector<long> seen_at(static_cast<std::size_t>(n) * n, 0);
   for (const auto& e : section.entries) {
-    const std::string where_line = concat(path, ":", e.line);
-    require(f.contains_value(static_cast<int>(std::clamp<std::int64_t>(e.a, -100000, 100000))) &&
-                f.contains_value(static_cast<int>(std::clamp<std::int64_t>(e.b, -100000, 100000))),
-            date_where, where_line, ": operand pair (", e.a, ", ", e.b, ") is outside the ",
-            to_string(f), " range [", f.min_value(), ", ", f.max_value(), "]");
+    const line_position where_line{&path, e.line};
+    if (e.a < f.min_value() || e.a > f.max_value() || e.b < f.min_value() || e.b > f.max_value())
+      fail(date_where, where_line, ": operand pair (", e.a, ", ", e.b, ") is outside the ",
+           to_string(f), " range [", f.min_value(), ", ", f.max_value(), "]");
     require(e.value >= std::numeric_limits<T>::min() && e.value <= std::numeric_limits<T>::max(),
             date_where, where_line, ": value ", e.value, " of ", section.name,
             " is out of range [", std::numeric_limits<T>::min(), ", ",
@@ -149,32 +155,49 @@ void append_date_section(std::string& out, std::string_view header, const table<
 }  // namespace detail
 
 // Reads a DATE'25 table file (gzip or plain). `format`, when given, overrides the inference.
+// The reading stops at the first entry beyond 4^B in a section, where B is the caller's width,
+// else QUANTIZATION_BIT, else max_bits; INFO lines may hold at most date_max_info_bytes.
 inline date_table_file read_date(const std::string& path,
                                  std::optional<operand_format> format = std::nullopt) {
   using namespace detail;
+  if (format) format->validate(date_where);
   line_reader reader(path, date_where);
   date_table_file out;
   date_section product{"the product section", 0, {}},
       grad_a{"the first-operand gradient section", 0, {}},
       grad_b{"the second-operand gradient section", 0, {}};
   date_section* current = nullptr;
+  std::optional<int> declared_bits;  // QUANTIZATION_BIT, read with the first section header
+  int bound_bits = max_bits;         // the widest table the file may hold
+  std::size_t max_entries = 0;       // per section: 4^bound_bits
+  std::size_t info_bytes = 0;
   std::string line;
   while (reader.next(line)) {
     const std::string_view text(line);
-    const auto tokens = split_whitespace(text);
-    if (tokens.empty()) continue;
+    if (is_blank(text)) continue;
     const auto header = [&](date_section& s, bool allowed, const char* after) {
       require(s.header_line == 0, date_where, reader.position(), ": second '", s.name,
               "' header (first on line ", s.header_line, ")");
       require(allowed, date_where, reader.position(), ": ", s.name, " must come ", after);
+      if (current == nullptr) {  // the INFO lines are complete: fix the bound on the entries
+        if (!format) declared_bits = date_quantization_bits(out.info, path);
+        bound_bits = format ? format->bits : declared_bits.value_or(max_bits);
+        max_entries = std::size_t{1} << (2 * bound_bits);
+      }
       s.header_line = reader.line_number();
       current = &s;
     };
     if (text.rfind("INFO:", 0) == 0) {
       require(current == nullptr, date_where, reader.position(),
               ": INFO lines must come before the tables");
+      info_bytes += line.size() + 1;
+      require(info_bytes <= date_max_info_bytes, date_where, reader.position(),
+              ": the INFO lines hold more than ", date_max_info_bytes, " bytes");
       std::string_view rest = text.substr(5);
       if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+      // Carriage returns at the end belong to the line ending ("\r\r\n"): the writer could
+      // not give them back (to_date_text refuses them).
+      while (!rest.empty() && rest.back() == '\r') rest.remove_suffix(1);
       out.info.emplace_back(rest);
     } else if (text.rfind(date_product_header, 0) == 0) {
       header(product, current == nullptr, "first");
@@ -185,11 +208,16 @@ inline date_table_file read_date(const std::string& path,
              "after the product and first-operand gradient sections");
     } else {
       require(current != nullptr, date_where, reader.position(), ": expected an INFO line or '",
-              date_product_header, "', got '", line.substr(0, 80), "'");
-      require(tokens.size() == 3, date_where, reader.position(),
-              ": expected 3 integers 'a b value', got ", tokens.size(), " token(s): '",
-              line.substr(0, 80), "'");
+              date_product_header, "', got ", quoted{text.substr(0, 80)});
       const auto pos = reader.position();
+      const auto tokens = split_whitespace(text, 4);
+      require(tokens.size() <= 3, date_where, pos,
+              ": expected 3 integers 'a b value', got more than 3 tokens");
+      require(tokens.size() == 3, date_where, pos, ": expected 3 integers 'a b value', got ",
+              tokens.size(), " token(s): ", quoted{text.substr(0, 80)});
+      require(current->entries.size() < max_entries, date_where, pos, ": ", current->name,
+              " has more than ", max_entries, " entries, more than a table of ", bound_bits,
+              " bits holds");
       current->entries.push_back({parse_integer(tokens[0], pos, date_where, "operand a"),
                                   parse_integer(tokens[1], pos, date_where, "operand b"),
                                   parse_integer(tokens[2], pos, date_where, "value"),
@@ -202,14 +230,13 @@ inline date_table_file read_date(const std::string& path,
   operand_format f{};
   if (format) {
     f = *format;
-    f.validate(date_where);
   } else {
     f = date_infer_format(product.entries, path);
-    if (const auto bits = date_quantization_bits(out.info, path)) {
+    if (declared_bits) {
       // A file whose operands do not reach the top of the range is still B bits wide.
-      require(*bits >= f.bits && *bits <= max_bits, date_where, path, ": QUANTIZATION_BIT=", *bits,
+      require(*declared_bits >= f.bits, date_where, path, ": QUANTIZATION_BIT=", *declared_bits,
               " disagrees with operands that need ", f.bits, " bits");
-      f.bits = *bits;
+      f.bits = *declared_bits;
     }
   }
   out.lut = date_fill<std::int32_t>(product, f, path);
@@ -232,6 +259,8 @@ inline std::string to_date_text(const date_table_file& file) {
   for (const auto& line : file.info) {
     require(line.find('\n') == std::string::npos, "amgrad::write_date",
             "an INFO line contains a line break");
+    require(line.empty() || line.back() != '\r', "amgrad::write_date",
+            "an INFO line ends in a carriage return (read back, it would be part of the line end)");
     out += "INFO: ";
     out += line;
     out += '\n';

@@ -33,18 +33,17 @@ inline const char* to_string(table_format f) {
 inline table_format parse_table_format(std::string_view name) {
   for (auto f : {table_format::date, table_format::approxtorch, table_format::tfapprox})
     if (name == to_string(f)) return f;
-  detail::fail("amgrad::parse_table_format", "unknown table format '", name,
+  amgrad::fail("amgrad::parse_table_format", "unknown table format '", name,
                "' (expected date, approxtorch or tfapprox)");
 }
 
 inline table_format detect_format(const std::string& path) {
   constexpr const char* where = "amgrad::detect_format";
-  detail::gz_file file(path, "rb", where);
+  detail::input_file file(path, where);
   char buffer[4096];
-  const int n = gzread(file.get(), buffer, sizeof buffer);
-  detail::require(n >= 0, where, path, ": read error");
-  detail::require(n > 0, where, path, ": the file is empty");
-  const std::string_view head(buffer, static_cast<std::size_t>(n));
+  const std::size_t n = file.read(buffer, sizeof buffer);
+  amgrad::require(n > 0, where, path, ": the file is empty");
+  const std::string_view head(buffer, n);
   for (char c : head) {
     const auto u = static_cast<unsigned char>(c);
     const bool text = (u >= 0x20 && u < 0x7F) || c == '\n' || c == '\r' || c == '\t';
@@ -57,29 +56,42 @@ inline table_format detect_format(const std::string& path) {
   return table_format::approxtorch;
 }
 
-// Reads the product table of any format. `format` skips detection. `is_signed` says the
-// signedness where the file cannot (ApproxTorch); for DATE'25 it must agree with the file, and
-// TFApprox tables are always unsigned.
+// Reads the product table of any format. `format` skips detection (detection runs only when
+// it is not given). `is_signed` and `bits` say the signedness and the width where the file
+// cannot: ApproxTorch files do not say the signedness, and TFApprox files are 8-bit unless
+// `bits` says otherwise (read_tfapprox). Where the file does say them (DATE'25; the width of an
+// ApproxTorch matrix; TFApprox is always unsigned) they must agree with the file.
 inline product_table read_product_table(const std::string& path,
                                         std::optional<table_format> format = std::nullopt,
-                                        std::optional<bool> is_signed = std::nullopt) {
+                                        std::optional<bool> is_signed = std::nullopt,
+                                        std::optional<int> bits = std::nullopt) {
   constexpr const char* where = "amgrad::read_product_table";
-  switch (format.value_or(detect_format(path))) {
+  if (bits) detail::require_in_range(where, "bit width", *bits, min_bits, max_bits);
+  const auto agree = [&](const product_table& lut) {
+    const operand_format f = lut.format();
+    if (is_signed && *is_signed != f.is_signed)
+      amgrad::fail(where, path, ": the operands are ", to_string(f), ", not ",
+                   *is_signed ? "signed" : "unsigned");
+    if (bits && *bits != f.bits)
+      amgrad::fail(where, path, ": the operands are ", to_string(f), ", not ", *bits, " bits wide");
+  };
+  switch (format ? *format : detect_format(path)) {
     case table_format::date: {
       auto lut = read_date(path).lut;
-      if (is_signed && *is_signed != lut.format().is_signed)
-        detail::fail(where, path, ": the operands are ", to_string(lut.format()), ", not ",
-                     *is_signed ? "signed" : "unsigned");
+      agree(lut);
       return lut;
     }
-    case table_format::approxtorch:
-      return read_approxtorch(path, is_signed);
+    case table_format::approxtorch: {
+      auto lut = read_approxtorch(path, is_signed);
+      agree(lut);
+      return lut;
+    }
     case table_format::tfapprox:
-      detail::require(!is_signed || !*is_signed, where, path,
+      amgrad::require(!is_signed || !*is_signed, where, path,
                       ": TFApprox tables hold unsigned operands only");
-      return read_tfapprox(path);
+      return read_tfapprox(path, bits);
   }
-  detail::fail(where, "unknown table format");
+  amgrad::fail(where, "unknown table format");
 }
 
 // Writes a product table; DATE'25 files get no INFO lines and no gradient sections.

@@ -1,0 +1,92 @@
+#pragma once
+// amgrad::nn::backend: one (model, operand, scheme) configuration behind a virtual interface, so
+// that Torch modules pick an AppMult at run time. A backend is immutable after construction and
+// may be shared between modules and threads.
+#include <torch/torch.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "amgrad/appmult.hpp"
+#include "amgrad/ops/conv2d.hpp"
+#include "amgrad/ops/linear.hpp"
+#include "amgrad/quant/affine.hpp"
+
+namespace amgrad::nn {
+
+// ---- backend: one (model, operand, scheme) configuration behind a virtual interface --------
+
+class backend {
+ public:
+  virtual ~backend() = default;
+  virtual std::string name() const = 0;  // "mitchell/u8/lut2d"
+  virtual int bits() const = 0;
+  virtual const product_table& lut() const = 0;  // the AppMult's truth table
+  virtual quant::params activation_params(float lo, float hi) const = 0;
+  virtual quant::params weight_params(std::span<const float> w, std::size_t channels) const = 0;
+  virtual ops::linear_state linear_forward(std::span<const float> x, std::span<const float> w,
+                                           std::span<const float> bias, ops::linear_shape shape,
+                                           const quant::params& xq, const quant::params& wq,
+                                           std::span<float> y) const = 0;
+  virtual ops::linear_grads linear_backward(const ops::linear_state& s, std::span<const float> dy,
+                                            bool need_dx) const = 0;
+  virtual ops::conv2d_state conv2d_forward(std::span<const float> x, std::span<const float> w,
+                                           std::span<const float> bias,
+                                           const ops::conv2d_geometry& g, const quant::params& xq,
+                                           const quant::params& wq, std::span<float> y) const = 0;
+  virtual ops::conv2d_grads conv2d_backward(const ops::conv2d_state& s, std::span<const float> dy,
+                                            bool need_dx) const = 0;
+};
+
+template <class Model, class Operand, class Scheme>
+class backend_for final : public backend {
+ public:
+  explicit backend_for(Model model = Model{}, Scheme scheme = Scheme{})
+      : am_(std::move(model), std::move(scheme)) {}
+
+  const appmult<Model, Operand, Scheme>& engine() const { return am_; }
+  std::string name() const override {
+    return detail::concat(Model::name, "/", to_string(Operand::format), "/", Scheme::name);
+  }
+  int bits() const override { return Operand::bits; }
+  const product_table& lut() const override { return am_.lut(); }
+  quant::params activation_params(float lo, float hi) const override {
+    return quant::from_range<Operand>(lo, hi);
+  }
+  quant::params weight_params(std::span<const float> w, std::size_t channels) const override {
+    return quant::from_channels<Operand>(w, channels);
+  }
+  ops::linear_state linear_forward(std::span<const float> x, std::span<const float> w,
+                                   std::span<const float> bias, ops::linear_shape shape,
+                                   const quant::params& xq, const quant::params& wq,
+                                   std::span<float> y) const override {
+    return ops::linear_forward(am_, x, w, bias, shape, xq, wq, y);
+  }
+  ops::linear_grads linear_backward(const ops::linear_state& s, std::span<const float> dy,
+                                    bool need_dx) const override {
+    return ops::linear_backward(am_, s, dy, need_dx);
+  }
+  ops::conv2d_state conv2d_forward(std::span<const float> x, std::span<const float> w,
+                                   std::span<const float> bias, const ops::conv2d_geometry& g,
+                                   const quant::params& xq, const quant::params& wq,
+                                   std::span<float> y) const override {
+    return ops::conv2d_forward(am_, x, w, bias, g, xq, wq, y);
+  }
+  ops::conv2d_grads conv2d_backward(const ops::conv2d_state& s, std::span<const float> dy,
+                                    bool need_dx) const override {
+    return ops::conv2d_backward(am_, s, dy, need_dx);
+  }
+
+ private:
+  appmult<Model, Operand, Scheme> am_;
+};
+
+template <class Model, class Operand, class Scheme>
+std::shared_ptr<const backend> make_backend(Model model = Model{}, Scheme scheme = Scheme{}) {
+  return std::make_shared<const backend_for<Model, Operand, Scheme>>(std::move(model),
+                                                                      std::move(scheme));
+}
+
+}  // namespace amgrad::nn

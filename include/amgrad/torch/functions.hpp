@@ -1,0 +1,143 @@
+#pragma once
+// The autograd functions of the approximate layers: forward through the backend's quantized ops,
+// backward through the backend's gradient scheme (dAM/da, dAM/db) and the quantizers' clipping
+// STE.
+#include <torch/torch.h>
+
+#include <memory>
+#include <span>
+#include <variant>
+#include <vector>
+
+#include "amgrad/torch/backend.hpp"
+
+namespace amgrad::nn {
+
+// ---- autograd functions ----------------------------------------------------------------------
+
+}  // namespace amgrad::nn
+
+namespace amgrad::detail {
+
+inline std::span<const float> floats(const torch::Tensor& t) {
+  return {t.data_ptr<float>(), static_cast<std::size_t>(t.numel())};
+}
+inline std::span<float> mutable_floats(torch::Tensor& t) {
+  return {t.data_ptr<float>(), static_cast<std::size_t>(t.numel())};
+}
+inline torch::Tensor contiguous_float(const torch::Tensor& t, const char* what) {
+  amgrad::detail::require(t.device().is_cpu() && t.scalar_type() == torch::kFloat32,
+                          "amgrad::nn", what, " must be a float32 CPU tensor");
+  return t.contiguous();
+}
+inline torch::Tensor from_vector(const std::vector<float>& v, at::IntArrayRef shape) {
+  return torch::from_blob(const_cast<float*>(v.data()), shape, torch::kFloat32).clone();
+}
+
+// What the backward pass needs, kept alive by autograd between forward and backward.
+struct saved : torch::CustomClassHolder {
+  std::shared_ptr<const backend> be;
+  std::variant<ops::linear_state, ops::conv2d_state> state;
+  bool has_bias = false;
+};
+
+inline saved& saved_of(torch::autograd::AutogradContext* ctx) {
+  return *static_cast<saved*>(ctx->saved_data["amgrad"].toCapsule().get());
+}
+
+}  // namespace amgrad::detail
+
+namespace amgrad::nn {
+
+struct linear_function : torch::autograd::Function<linear_function> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
+                               torch::Tensor w, torch::Tensor bias,
+                               std::shared_ptr<const backend> be, quant::params xq,
+                               quant::params wq) {
+    const auto xc = detail::contiguous_float(x, "x"), wc = detail::contiguous_float(w, "weight");
+    amgrad::detail::require(xc.dim() == 2 && wc.dim() == 2 && xc.size(1) == wc.size(1),
+                            "amgrad::nn::linear", "x ", xc.sizes(), " and weight ", wc.sizes(),
+                            " do not fit a linear layer");
+    const torch::Tensor bc = bias.defined() ? detail::contiguous_float(bias, "bias") : bias;
+    const ops::linear_shape shape{static_cast<std::size_t>(xc.size(0)),
+                                  static_cast<std::size_t>(xc.size(1)),
+                                  static_cast<std::size_t>(wc.size(0))};
+    auto y = torch::empty({xc.size(0), wc.size(0)}, torch::kFloat32);
+    auto holder = c10::make_intrusive<detail::saved>();
+    holder->be = be;
+    holder->has_bias = bias.defined();
+    holder->state = be->linear_forward(detail::floats(xc), detail::floats(wc),
+                                       bc.defined() ? detail::floats(bc) : std::span<const float>{},
+                                       shape, xq, wq, detail::mutable_floats(y));
+    ctx->saved_data["amgrad"] = c10::IValue::make_capsule(std::move(holder));
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto& s = detail::saved_of(ctx);
+    const auto& state = std::get<ops::linear_state>(s.state);
+    const auto dy = detail::contiguous_float(grads[0], "dy");
+    const bool need_dx = ctx->needs_input_grad(0);
+    const auto g = s.be->linear_backward(state, detail::floats(dy), need_dx);
+    const auto [batch, in, out] = state.shape;
+    const auto ib = static_cast<std::int64_t>(batch), ii = static_cast<std::int64_t>(in),
+               io = static_cast<std::int64_t>(out);
+    return {need_dx ? detail::from_vector(g.dx, {ib, ii}) : torch::Tensor(),
+            detail::from_vector(g.dw, {io, ii}),
+            s.has_bias ? detail::from_vector(g.dbias, {io}) : torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct conv2d_function : torch::autograd::Function<conv2d_function> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
+                               torch::Tensor w, torch::Tensor bias,
+                               std::shared_ptr<const backend> be, quant::params xq,
+                               quant::params wq, ops::conv2d_geometry g) {
+    const auto xc = detail::contiguous_float(x, "x"), wc = detail::contiguous_float(w, "weight");
+    amgrad::detail::require(xc.dim() == 4 && wc.dim() == 4 && xc.size(1) == wc.size(1),
+                            "amgrad::nn::conv2d", "x ", xc.sizes(), " and weight ", wc.sizes(),
+                            " do not fit a conv2d layer (NCHW, groups = 1)");
+    const torch::Tensor bc = bias.defined() ? detail::contiguous_float(bias, "bias") : bias;
+    g.batch = static_cast<std::size_t>(xc.size(0));
+    g.in_channels = static_cast<std::size_t>(xc.size(1));
+    g.height = static_cast<std::size_t>(xc.size(2));
+    g.width = static_cast<std::size_t>(xc.size(3));
+    g.out_channels = static_cast<std::size_t>(wc.size(0));
+    g.kernel_h = static_cast<std::size_t>(wc.size(2));
+    g.kernel_w = static_cast<std::size_t>(wc.size(3));
+    g.validate("amgrad::nn::conv2d");
+    auto y = torch::empty({xc.size(0), wc.size(0), static_cast<std::int64_t>(g.out_h()),
+                           static_cast<std::int64_t>(g.out_w())},
+                          torch::kFloat32);
+    auto holder = c10::make_intrusive<detail::saved>();
+    holder->be = be;
+    holder->has_bias = bias.defined();
+    holder->state = be->conv2d_forward(detail::floats(xc), detail::floats(wc),
+                                       bc.defined() ? detail::floats(bc) : std::span<const float>{},
+                                       g, xq, wq, detail::mutable_floats(y));
+    ctx->saved_data["amgrad"] = c10::IValue::make_capsule(std::move(holder));
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto& s = detail::saved_of(ctx);
+    const auto& state = std::get<ops::conv2d_state>(s.state);
+    const auto dy = detail::contiguous_float(grads[0], "dy");
+    const bool need_dx = ctx->needs_input_grad(0);
+    const auto r = s.be->conv2d_backward(state, detail::floats(dy), need_dx);
+    const auto& g = state.geometry;
+    auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+    return {need_dx ? detail::from_vector(r.dx, {i64(g.batch), i64(g.in_channels), i64(g.height),
+                                                 i64(g.width)})
+                    : torch::Tensor(),
+            detail::from_vector(r.dw, {i64(g.out_channels), i64(g.in_channels), i64(g.kernel_h),
+                                       i64(g.kernel_w)}),
+            s.has_bias ? detail::from_vector(r.dbias, {i64(g.out_channels)}) : torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace amgrad::nn

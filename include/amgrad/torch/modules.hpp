@@ -1,0 +1,140 @@
+#pragma once
+// amgrad for LibTorch: ApproxLinear and ApproxConv2d modules whose every multiplication runs
+// through an approximate multiplier (AppMult), with the gradient scheme chosen at compile time.
+// Link amgrad::torch; include amgrad/torch/torch.hpp for everything.
+//
+//   auto am = amgrad::nn::make_backend<amgrad::mitchell, amgrad::u8, amgrad::lut2d>();
+//   amgrad::nn::ApproxConv2d conv(amgrad::nn::ApproxConv2dOptions(1, 6, 5).padding(2), am);
+//   amgrad::nn::ApproxLinear fc(400, 120, am);
+//   auto y = fc(x);  y.sum().backward();   // dAM/da, dAM/db from the scheme
+//
+// Quantization (DATE'25 Eq. 7-8): activations per tensor, unsigned with a zero point, whose range
+// is an EMA (momentum 0.1) of the batch min/max during training and frozen in eval mode;
+// weights per output channel from their current min/max. The quantizers' gradient is the
+// clipping STE. A module without a backend is an ordinary float layer (for pretraining).
+// Nothing here is global: a backend is immutable after construction and may be shared.
+#include <torch/torch.h>
+
+#include <utility>
+
+#include "amgrad/torch/functions.hpp"
+
+namespace amgrad::nn {
+
+// ---- modules ---------------------------------------------------------------------------------
+
+}  // namespace amgrad::nn
+
+namespace amgrad::detail {
+
+// Activation range: EMA of the batch min/max in training (the first batch sets it), frozen in
+// eval. Kept as a buffer so it is saved with the module.
+inline std::pair<float, float> observe(torch::nn::Module& m, torch::Tensor& range,
+                                       const torch::Tensor& x, double momentum) {
+  if (m.is_training()) {
+    torch::NoGradGuard no_grad;
+    const auto lo = x.min().item<float>(), hi = x.max().item<float>();
+    auto r = range.accessor<float, 1>();
+    if (r[2] == 0.0f) {
+      r[0] = lo;
+      r[1] = hi;
+      r[2] = 1.0f;
+    } else {
+      r[0] = static_cast<float>((1 - momentum) * r[0] + momentum * lo);
+      r[1] = static_cast<float>((1 - momentum) * r[1] + momentum * hi);
+    }
+  }
+  auto r = range.accessor<float, 1>();
+  amgrad::detail::require(r[2] != 0.0f, "amgrad::nn", "an approximate layer ran in eval mode "
+                          "before any training-mode batch set its activation range (calibrate)");
+  return {r[0], r[1]};
+}
+
+}  // namespace amgrad::detail
+
+namespace amgrad::nn {
+
+inline constexpr double activation_momentum = 0.1;
+
+class ApproxLinearImpl : public torch::nn::Module {
+ public:
+  ApproxLinearImpl(std::int64_t in, std::int64_t out, std::shared_ptr<const backend> be = nullptr,
+                   bool with_bias = true)
+      : be_(std::move(be)) {
+    torch::nn::Linear init(torch::nn::LinearOptions(in, out).bias(with_bias));  // torch's init
+    weight = register_parameter("weight", init->weight.detach().clone());
+    if (with_bias) bias = register_parameter("bias", init->bias.detach().clone());
+    range = register_buffer("activation_range", torch::zeros({3}));
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    if (!be_) return torch::nn::functional::linear(x, weight, bias);
+    const auto [lo, hi] = detail::observe(*this, range, x, activation_momentum);
+    const auto wc = weight.detach().contiguous();
+    return linear_function::apply(x, weight, bias, be_, be_->activation_params(lo, hi),
+                                  be_->weight_params(detail::floats(wc), wc.size(0)));
+  }
+
+  void set_backend(std::shared_ptr<const backend> be) { be_ = std::move(be); }
+  const std::shared_ptr<const backend>& get_backend() const { return be_; }
+
+  torch::Tensor weight, bias, range;
+
+ private:
+  std::shared_ptr<const backend> be_;
+};
+TORCH_MODULE(ApproxLinear);
+
+struct ApproxConv2dOptions {
+  ApproxConv2dOptions(std::int64_t in, std::int64_t out, std::int64_t kernel)
+      : in_channels_(in), out_channels_(out), kernel_(kernel) {}
+  TORCH_ARG(std::int64_t, in_channels);
+  TORCH_ARG(std::int64_t, out_channels);
+  TORCH_ARG(std::int64_t, kernel);
+  TORCH_ARG(std::int64_t, stride) = 1;
+  TORCH_ARG(std::int64_t, padding) = 0;
+  TORCH_ARG(std::int64_t, dilation) = 1;
+  TORCH_ARG(bool, bias) = true;
+};
+
+class ApproxConv2dImpl : public torch::nn::Module {
+ public:
+  explicit ApproxConv2dImpl(ApproxConv2dOptions o, std::shared_ptr<const backend> be = nullptr)
+      : options(o), be_(std::move(be)) {
+    torch::nn::Conv2d init(torch::nn::Conv2dOptions(o.in_channels(), o.out_channels(), o.kernel())
+                               .bias(o.bias()));
+    weight = register_parameter("weight", init->weight.detach().clone());
+    if (o.bias()) bias = register_parameter("bias", init->bias.detach().clone());
+    range = register_buffer("activation_range", torch::zeros({3}));
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    if (!be_)
+      return torch::nn::functional::conv2d(
+          x, weight, torch::nn::functional::Conv2dFuncOptions()
+                         .bias(bias)
+                         .stride(options.stride())
+                         .padding(options.padding())
+                         .dilation(options.dilation()));
+    const auto [lo, hi] = detail::observe(*this, range, x, activation_momentum);
+    const auto wc = weight.detach().contiguous();
+    ops::conv2d_geometry g;
+    g.stride_h = g.stride_w = static_cast<std::size_t>(options.stride());
+    g.pad_h = g.pad_w = static_cast<std::size_t>(options.padding());
+    g.dilation_h = g.dilation_w = static_cast<std::size_t>(options.dilation());
+    return conv2d_function::apply(x, weight, bias, be_, be_->activation_params(lo, hi),
+                                  be_->weight_params(detail::floats(wc), wc.size(0)), g);
+  }
+
+  void set_backend(std::shared_ptr<const backend> be) { be_ = std::move(be); }
+  const std::shared_ptr<const backend>& get_backend() const { return be_; }
+
+  ApproxConv2dOptions options;
+  torch::Tensor weight, bias, range;
+
+ private:
+  std::shared_ptr<const backend> be_;
+};
+TORCH_MODULE(ApproxConv2d);
+
+}  // namespace amgrad::nn
