@@ -114,35 +114,20 @@ void bench_forward(benchmark::State& state, shape s, int threads, distribution d
   finish(state, s);
 }
 
+// One forward path forced: the portable row table (the non-VBMI baseline), or one of the two
+// VBMI mappings (to show where the transposed one, sweeping A's rows, pays).
 template <class Operand>
-void bench_portable(benchmark::State& state, shape s, int threads) {
+void bench_path(benchmark::State& state, shape s, host::forward_path path, int threads) {
   const operands x(Operand::bits, s, distribution::uniform);
   std::vector<std::int32_t> y(s.m * s.n);
-  const auto tables = host::detail::prepare_forward(lut<Operand>());
+  const host::forward_kernel kernel(lut<Operand>(), threads);
   for (auto _ : state) {
-    host::detail::portable_forward(tables, x.av(s), x.bv(s), row_major(y.data(), s.m, s.n), threads);
+    kernel.run(path, x.av(s), x.bv(s), row_major(y.data(), s.m, s.n));
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
   finish(state, s);
 }
-
-#if AMGRAD_HAS_AVX512VBMI
-// The two VBMI mappings forced, to show where the transposed one (sweep A's rows) pays.
-template <class Operand>
-void bench_mapping(benchmark::State& state, shape s, host::detail::avx512_vbmi::mapping how) {
-  const operands x(Operand::bits, s, distribution::uniform);
-  std::vector<std::int32_t> y(s.m * s.n);
-  const auto tables = host::detail::prepare_forward(lut<Operand>());
-  for (auto _ : state) {
-    host::detail::avx512_vbmi::forward(tables, x.av(s), x.bv(s), row_major(y.data(), s.m, s.n), 1,
-                                       how);
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  finish(state, s);
-}
-#endif
 
 // What peers ship: for each output, a dot product of table lookups LUT[A[i][k]][B[k][j]], in
 // i-j-k order. B is stored transposed (N x K) as im2col weights usually are, so both operands
@@ -272,16 +257,15 @@ void register_operand() {
         };
         both("ste", ste{});
         both("lut1d", lut1d{});
-        both("lut2d", lut2d<>{});
+        both("lut2d", lut2d{});
       }
 #if AMGRAD_HAS_AVX512VBMI
   for (const auto& s : {shapes[4], shapes[5], shape{4096, 32, 256}, shape{1024, 96, 512}})
-    for (auto how : {host::detail::avx512_vbmi::mapping::sweep_columns,
-                     host::detail::avx512_vbmi::mapping::sweep_rows})
+    for (auto how : {host::forward_path::vbmi_columns, host::forward_path::vbmi_rows})
       benchmark::RegisterBenchmark(
-          ((how == host::detail::avx512_vbmi::mapping::sweep_rows ? "fwd_map/rows/" : "fwd_map/columns/") +
-           op + "/" + s.name() + "/threads:1").c_str(),
-          bench_mapping<Operand>, s, how);
+          ((how == host::forward_path::vbmi_rows ? "fwd_map/rows/" : "fwd_map/columns/") + op +
+           "/" + s.name() + "/threads:1").c_str(),
+          bench_path<Operand>, s, how, 1);
 #endif
   for (const auto& s : {shapes[2], shapes[7]})
     for (int threads : {1, 2})
@@ -294,7 +278,7 @@ void register_operand() {
     benchmark::RegisterBenchmark(("naive/" + op + "/" + s.name() + "/threads:1").c_str(),
                                  bench_naive<Operand>, s);
     benchmark::RegisterBenchmark(("portable/" + op + "/" + s.name() + "/threads:1").c_str(),
-                                 bench_portable<Operand>, s, 1);
+                                 bench_path<Operand>, s, host::forward_path::portable_u16, 1);
   }
 }
 

@@ -14,8 +14,8 @@
 #include "amgrad/gradient/lut1d.hpp"
 #include "amgrad/gradient/lut2d.hpp"
 #include "amgrad/gradient/ste.hpp"
-#include "amgrad/kernel/device/appmult_device.cuh"
-#include "amgrad/kernel/thrust/generic.hpp"
+#include "amgrad/appmult.hpp"
+#include "amgrad/kernel/generic/kernels.hpp"
 #include "amgrad/multiplier/exact.hpp"
 #include "amgrad/multiplier/truncated.hpp"
 
@@ -159,7 +159,7 @@ void bench_sgemm(benchmark::State& state, shape s) {
 
 template <class Operand, class Scheme>
 void bench_backward_da(benchmark::State& state, shape s, Scheme scheme) {
-  using engine_type = device::appmult<truncated, Operand, Scheme>;
+  using engine_type = appmult<truncated, Operand, Scheme, device>;
   const auto& engine = cached<engine_type>(std::string(Scheme::name) + to_string(Operand::format),
                                            [&] { return engine_type(truncated{4}, scheme); });
   const auto& a = codes(s.m * s.k, Operand::bits, false, true, 1);
@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
     add("gpu_bwd_dA/lut1d/u8/" + s.name(),
         [s](benchmark::State& st) { bench_backward_da<u8>(st, s, lut1d{}); });
     add("gpu_bwd_dA/lut2d/u8/" + s.name(),
-        [s](benchmark::State& st) { bench_backward_da<u8>(st, s, lut2d<>{}); });
+        [s](benchmark::State& st) { bench_backward_da<u8>(st, s, lut2d{}); });
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -8,7 +8,7 @@
 int main() {
   // 8-bit unsigned operands, the multiplier that drops its 8 rightmost partial-product columns,
   // and the LUT-2D gradient with the paper's default window (HWS = 32 at 8 bits).
-  const amgrad::appmult<amgrad::truncated, amgrad::u8, amgrad::lut2d<>> mult{amgrad::truncated{8}};
+  const amgrad::appmult<amgrad::truncated, amgrad::u8, amgrad::lut2d> mult{amgrad::truncated{8}};
 
   const std::size_t m = 2, k = 3, n = 2;
   std::vector<amgrad::code_t> a{10, 200, 37, 255, 0, 128};  // activations, m x k

@@ -1,15 +1,17 @@
-// retrain: quantize a LeNet-5-class CNN trained on Fashion-MNIST, run every conv and linear layer
-// on an approximate multiplier, and retrain it with STE, LUT-1D and LUT-2D gradients.
+// retrain: quantize a CNN trained on Fashion-MNIST, run its conv layers (or all of its layers) on
+// an approximate multiplier (AppMult), and retrain it with STE, LUT-1D and LUT-2D gradients.
 //
-//   retrain                 short run: one AppMult, three schemes, a couple of epochs on a
-//                           subset of the training set (a few minutes on 2 cores)
-//   retrain --full          the whole grid (see docs/results.md for what it ran)
-//   retrain --help          every option
+//   retrain                       the flagship: the multiplier and net where LUT-2D's gain is
+//                                 clearest in docs/results.md, in about a minute on 2 cores
+//   retrain --table F --model M   any table file (DATE'25, ApproxTorch, TFApprox), any built-in
+//   retrain --tune-hws            pick LUT-2D's half window per multiplier (smallest train loss)
+//   retrain --probe               gradient fidelity of each scheme against the smoothed loss
+//   retrain --merge a.tsv,b.tsv   one report from runs made in parallel (--shard i/n)
+//   retrain --help                every option
 //
-// Outputs (in --out): <prefix>.md (table), <prefix>.json, <prefix>_<multiplier>.png (accuracy
-// against epoch per scheme, gnuplot), and one progress line per epoch on stdout.
+// Outputs (in --out): <prefix>.md (tables), .json, .tsv (records, for --merge), and gnuplot
+// PNGs: accuracy against epoch per multiplier, paired differences per setting.
 #include <malloc.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,8 +23,9 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <numeric>
+#include <optional>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,662 +33,599 @@
 #include "amgrad/multiplier/builtin.hpp"
 #include "amgrad/table/io.hpp"
 #include "amgrad/table/metrics.hpp"
-#include "amgrad_torch.hpp"
+#include "amgrad/torch/torch.hpp"
+#include "data.hpp"
+#include "nets.hpp"
+#include "probe.hpp"
+#include "report.hpp"
+#include "train.hpp"
 
 namespace fs = std::filesystem;
-namespace hana = boost::hana;
-using amgrad::detail::concat;
+using amgrad::concat;
+using namespace retrain;
 
 namespace {
 
-// ---- Fashion-MNIST (IDX, gzip) ------------------------------------------------------------
+// ---- multipliers -------------------------------------------------------------------------------
 
-struct dataset {
-  torch::Tensor images;  // [N][1][28][28] float in [0, 1]
-  torch::Tensor labels;  // [N] int64
+// One multiplier of the run: a table read from a file, or a built-in model at one width.
+struct multiplier_job {
+  std::string name;  // label in reports: "mul8u_17C8", "drum:3"
+  amgrad::product_table lut;
+  int published_hws = 0;  // from a DATE'25 file name (..._lutfp+bp_avg_16_16...), 0: none
+  int bits() const { return lut.format().bits; }
 };
 
-std::vector<unsigned char> read_gz(const fs::path& path) {
-  constexpr const char* where = "retrain: Fashion-MNIST";
-  amgrad::detail::require(fs::exists(path), where, path.string(),
-                          " is missing; install it with `apt-get install dataset-fashion-mnist` "
-                          "or pass --data DIR");
-  gzFile f = gzopen(path.c_str(), "rb");
-  amgrad::detail::require(f != nullptr, where, "cannot open ", path.string());
-  std::vector<unsigned char> out;
-  unsigned char buffer[1 << 16];
-  int n = 0;
-  while ((n = gzread(f, buffer, sizeof buffer)) > 0) out.insert(out.end(), buffer, buffer + n);
-  const bool failed = n < 0;
-  gzclose(f);
-  amgrad::detail::require(!failed, where, "read error in ", path.string());
-  return out;
+// "mul8u_17C8_lutfp+bp_avg_16_16.txt.gz" -> "mul8u_17C8"; "t.bin" -> "t".
+std::string table_stem(const fs::path& file) {
+  std::string name = file.filename().string();
+  if (name.size() > 3 && name.ends_with(".gz")) name.resize(name.size() - 3);
+  if (const auto at = name.find("_lutfp"); at != std::string::npos) return name.substr(0, at);
+  if (const auto dot = name.rfind('.'); dot != std::string::npos && dot > 0) name.resize(dot);
+  return name;
 }
 
-std::uint32_t big_endian(const std::vector<unsigned char>& b, std::size_t at) {
-  return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) |
-         (std::uint32_t{b[at + 2]} << 8) | std::uint32_t{b[at + 3]};
+int published_hws_of(const fs::path& file) {
+  static const std::regex pattern("bp_avg_([0-9]+)_([0-9]+)");
+  std::smatch m;
+  const std::string name = file.filename().string();
+  return std::regex_search(name, m, pattern) ? std::stoi(m[1]) : 0;
 }
 
-dataset load_split(const fs::path& dir, const std::string& split) {
-  constexpr const char* where = "retrain: Fashion-MNIST";
-  const auto img = read_gz(dir / (split + "-images-idx3-ubyte.gz"));
-  const auto lab = read_gz(dir / (split + "-labels-idx1-ubyte.gz"));
-  amgrad::detail::require(img.size() >= 16 && big_endian(img, 0) == 2051, where, split,
-                          " images: not an IDX3 file");
-  amgrad::detail::require(lab.size() >= 8 && big_endian(lab, 0) == 2049, where, split,
-                          " labels: not an IDX1 file");
-  const auto n = big_endian(img, 4), rows = big_endian(img, 8), cols = big_endian(img, 12);
-  amgrad::detail::require(rows == 28 && cols == 28 && big_endian(lab, 4) == n &&
-                              img.size() == 16 + std::size_t{n} * 784 && lab.size() == 8 + n,
-                          where, split, ": unexpected sizes");
-  dataset d{torch::empty({static_cast<std::int64_t>(n), 1, 28, 28}, torch::kFloat32),
-            torch::empty({static_cast<std::int64_t>(n)}, torch::kInt64)};
-  float* px = d.images.data_ptr<float>();
-  for (std::size_t i = 0; i < std::size_t{n} * 784; ++i) px[i] = static_cast<float>(img[16 + i]) / 255.0f;
-  auto* pl = d.labels.data_ptr<std::int64_t>();
-  for (std::size_t i = 0; i < n; ++i) pl[i] = lab[8 + i];
-  return d;
+// --table FILE[:NAME]: the whole argument when it names a file, else split at the last ':'.
+multiplier_job table_job(const std::string& arg) {
+  std::string file = arg, name;
+  if (!fs::exists(arg))
+    if (const auto colon = arg.rfind(':'); colon != std::string::npos && colon > 0) {
+      file = arg.substr(0, colon);
+      name = arg.substr(colon + 1);
+      amgrad::require(!name.empty(), "retrain", "--table ", arg, ": empty name after ':'");
+    }
+  amgrad::require(fs::exists(file), "retrain", "--table ", file, ": no such file");
+  amgrad::require(fs::is_regular_file(file), "retrain", "--table ", file, ": not a regular file");
+  multiplier_job job;
+  job.name = name.empty() ? table_stem(file) : name;
+  try {
+    job.lut = amgrad::read_product_table(file);
+  } catch (const std::exception& e) {
+    amgrad::fail("retrain", "--table ", file, ": not a product table in any of the three formats "
+                 "(DATE'25 text, ApproxTorch, TFApprox): ", e.what());
+  }
+  job.published_hws = published_hws_of(file);
+  return job;
 }
 
-// ---- the network ------------------------------------------------------------------------------
-
-struct LeNet5Impl : torch::nn::Module {
-  amgrad::nn::ApproxConv2d conv1{amgrad::nn::ApproxConv2dOptions(1, 6, 5).padding(2)};
-  amgrad::nn::ApproxConv2d conv2{amgrad::nn::ApproxConv2dOptions(6, 16, 5)};
-  amgrad::nn::ApproxLinear fc1{400, 120}, fc2{120, 84}, fc3{84, 10};
-
-  LeNet5Impl() {
-    register_module("conv1", conv1);
-    register_module("conv2", conv2);
-    register_module("fc1", fc1);
-    register_module("fc2", fc2);
-    register_module("fc3", fc3);
+multiplier_job model_job(const std::string& spec, int bits) {
+  amgrad::require(bits >= amgrad::min_bits && bits <= amgrad::max_bits, "retrain", "--model ",
+                  spec, ": width ", bits, " is outside [", amgrad::min_bits, ", ",
+                  amgrad::max_bits, "]");
+  multiplier_job job;
+  job.name = spec;
+  try {
+    job.lut = amgrad::make_product_table(amgrad::parse_model_spec(spec),
+                                         amgrad::operand_format{bits, false});
+  } catch (const std::exception& e) {
+    amgrad::fail("retrain", "--model ", spec, " at ", bits, " bits: ", e.what(),
+                 " (built-in: ", amgrad::builtin_model_usage(), ")");
   }
-  torch::Tensor forward(torch::Tensor x) {
-    namespace F = torch::nn::functional;
-    x = F::max_pool2d(torch::relu(conv1(x)), F::MaxPool2dFuncOptions(2));
-    x = F::max_pool2d(torch::relu(conv2(x)), F::MaxPool2dFuncOptions(2));
-    x = torch::relu(fc1(x.flatten(1)));
-    x = torch::relu(fc2(x));
-    return fc3(x);
-  }
-  // The AppMult of every conv and linear layer (nullptr: float).
-  void set_backend(const std::shared_ptr<const amgrad::nn::backend>& be) {
-    conv1->set_backend(be);
-    conv2->set_backend(be);
-    fc1->set_backend(be);
-    fc2->set_backend(be);
-    fc3->set_backend(be);
-  }
-};
-TORCH_MODULE(LeNet5);
+  return job;
+}
 
-// ---- training ---------------------------------------------------------------------------------
+// The published DATE'25 tables by their short names (legacy --multipliers).
+std::optional<fs::path> published_file(const fs::path& dir, const std::string& short_name) {
+  const std::map<std::string, std::string> stems = {
+      {"mul8u_17C8", "mul8u_17C8"},
+      {"mul7u_08E", "mul7u_08E"},
+      {"trunc8", "8_8_U_SP_WT_CL_GenMul_vertical_truncation_8cols"}};
+  const auto it = stems.find(short_name);
+  if (it == stems.end()) return std::nullopt;
+  if (fs::is_directory(dir))
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const auto name = e.path().filename().string();
+      if (name.rfind(it->second + "_lutfp", 0) == 0) return e.path();
+    }
+  amgrad::fail("retrain", "no table ", it->second, "_lutfp*.txt.gz in ", dir.string(),
+               " (pass --reference DIR, or --table FILE)");
+}
+
+// ---- options -----------------------------------------------------------------------------------
 
 struct options {
-  bool full = false;
-  std::vector<std::string> multipliers{"mitchell"};
+  std::vector<std::string> tables;  // --table arguments
+  std::vector<std::string> models;  // --model specs
+  std::vector<std::string> legacy;  // --multipliers items
+  bool explicit_multipliers = false;
   std::vector<std::string> schemes{"ste", "lut1d", "lut2d"};
   std::vector<int> bits{8};
-  std::vector<int> exact_bits;  // extra widths evaluated on the exact multiplier only
+  std::vector<int> exact_bits;
+  net_spec net{"lenet", 16};
+  approx_mode approx = approx_mode::all;
   int epochs = 2;
   int seeds = 1;
   std::int64_t train_subset = 8000;  // 0: all 60000
   std::int64_t test_subset = 0;      // 0: all 10000
+  std::int64_t max_batches = 0;      // per epoch and calibration; 0: no limit (tests)
+  std::int64_t calibration_batches = 0;  // 0: one pass over the training subset
   int pretrain_epochs = 4;
-  int hws = amgrad::auto_hws;
+  std::string hws_mode = "published";  // published | auto | N
+  fs::path hws_file;
+  bool tune_hws = false;
+  std::vector<int> tune_values{1, 2, 4, 8, 16, 32, 64};
+  int tune_epochs = 5;
+  std::int64_t tune_subset = 2000;
+  bool probe = false;
+  probe_options probe_opts;
   double lr = 1e-3;
   int threads = 1;
-  int calibration_batches = 32;
+  int shard = 0, shards = 1;
+  std::string tag;
+  std::vector<fs::path> merge;
   fs::path data = AMGRAD_FASHION_MNIST_DIR;
   fs::path reference = AMGRAD_REFERENCE_DIR;
   fs::path out = "retrain-results";
   std::string prefix = "results";
-  fs::path cache;  // float weights; default <out>/lenet5_float.pt
+  fs::path cache;  // float weights; default <out>/<net>_float.pt
+  bool full = false;
 };
 
-constexpr std::int64_t batch_size = 64;
-
-double evaluate(LeNet5& net, const dataset& test) {
-  torch::NoGradGuard no_grad;
-  net->eval();
-  std::int64_t correct = 0;
-  const auto n = test.images.size(0);
-  for (std::int64_t i = 0; i < n; i += 1000) {
-    const auto end = std::min(n, i + 1000);
-    const auto logits = net->forward(test.images.slice(0, i, end));
-    correct += logits.argmax(1).eq(test.labels.slice(0, i, end)).sum().item<std::int64_t>();
-  }
-  return 100.0 * static_cast<double>(correct) / static_cast<double>(n);
-}
-
-struct epoch_stats {
-  double loss = 0, seconds = 0;
-};
-
-// One epoch over `train` in a seed-dependent order; lr set by the caller.
-epoch_stats train_epoch(LeNet5& net, const dataset& train, torch::optim::Adam& opt,
-                        std::mt19937_64& rng) {
-  net->train();
-  const auto n = train.images.size(0);
-  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::shuffle(order.begin(), order.end(), rng);
-  const auto index = torch::from_blob(order.data(), {n}, torch::kInt64);
-  double loss_sum = 0;
-  std::int64_t batches = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (std::int64_t i = 0; i + batch_size <= n; i += batch_size) {  // drop the ragged tail
-    const auto idx = index.slice(0, i, i + batch_size);
-    opt.zero_grad();
-    auto loss = torch::nn::functional::cross_entropy(net->forward(train.images.index_select(0, idx)),
-                                                     train.labels.index_select(0, idx));
-    loss.backward();
-    opt.step();
-    loss_sum += loss.item<double>();
-    ++batches;
-  }
-  const auto t1 = std::chrono::steady_clock::now();
-  return {loss_sum / static_cast<double>(std::max<std::int64_t>(batches, 1)),
-          std::chrono::duration<double>(t1 - t0).count()};
-}
-
-// One pass of training-mode forwards without gradients: sets the activation EMAs.
-void calibrate(LeNet5& net, const dataset& train, int batches) {
-  torch::NoGradGuard no_grad;
-  net->train();
-  for (std::int64_t b = 0; b < batches; ++b) {
-    const auto i = (b * batch_size) % std::max<std::int64_t>(1, train.images.size(0) - batch_size);
-    net->forward(train.images.slice(0, i, i + batch_size));
-  }
-}
-
-void set_lr(torch::optim::Adam& opt, double lr) {
-  for (auto& group : opt.param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-}
-
-// lr halved twice: at one third and two thirds of the epochs.
-double lr_at(const options& o, int epoch) {
-  const int halvings = std::min(2, (3 * epoch) / std::max(1, o.epochs));
-  return o.lr / static_cast<double>(1 << halvings);
-}
-
-void copy_weights(LeNet5& to, const LeNet5& from) {
-  torch::NoGradGuard no_grad;
-  const auto src = from->named_parameters();
-  for (auto& p : to->named_parameters()) p.value().copy_(src[p.key()]);
-  const auto bsrc = from->named_buffers();
-  for (auto& b : to->named_buffers()) b.value().copy_(bsrc[b.key()]);
-}
-
-// ---- multipliers -------------------------------------------------------------------------------
-
-amgrad::product_table load_reference(const options& o, const std::string& stem) {
-  for (const auto& e : fs::directory_iterator(o.reference)) {
-    const auto name = e.path().filename().string();
-    if (name.rfind(stem, 0) == 0 && name.find("_lutfp") != std::string::npos)
-      return amgrad::read_product_table(e.path().string());
-  }
-  amgrad::detail::fail("retrain", "no table ", stem, "_lutfp*.txt.gz in ", o.reference.string(),
-                       " (pass --reference DIR)");
-}
-
-// Every model the experiment can pick, by name. Published designs are 8-bit tables.
-auto make_registry(const options& o) {
-  using namespace amgrad;
-  return nn::registry(
-      hana::tuple_t<u8, u7>, hana::tuple_t<ste, lut1d, lut2d<>>,
-      hana::make_tuple(
-          nn::entry<exact>("exact", [] { return exact{}; }),
-          nn::entry<table_multiplier>(
-              "mul8u_17C8", [o] { return table_multiplier(load_reference(o, "mul8u_17C8")); }),
-          nn::entry<table_multiplier>(
-              "trunc8",  // the published 8-column vertical truncation, read from its table
-              [o] {
-                return table_multiplier(
-                    load_reference(o, "8_8_U_SP_WT_CL_GenMul_vertical_truncation_8cols"));
-              }),
-          nn::entry<drum>("drum3", [] { return drum{3}; }),
-          nn::entry<mitchell>("mitchell", [] { return mitchell{}; })));
-}
-
-// ---- reporting ----------------------------------------------------------------------------------
-
-struct stat {
-  double mean = 0, std = 0;
-};
-stat summarize(const std::vector<double>& v) {
-  stat s;
-  if (v.empty()) return s;
-  for (double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  if (v.size() > 1) {
-    for (double x : v) s.std += (x - s.mean) * (x - s.mean);
-    s.std = std::sqrt(s.std / static_cast<double>(v.size() - 1));
-  }
-  return s;
-}
-
-std::string pm(const stat& s, int digits = 2) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << s.mean << " ± " << s.std;
-  return out.str();
-}
-
-struct scheme_result {
-  std::string scheme;
-  std::vector<std::vector<double>> accuracy;  // [seed][epoch], after each epoch
-  std::vector<std::vector<double>> loss;      // [seed][epoch]
-  std::vector<double> seconds;                // every epoch of every seed
-};
-
-struct multiplier_result {
-  std::string name;
-  int bits = 8;
-  double nmed = 0;    // MED / (2^B - 1)^2, in %
-  double before = 0;  // accuracy with the AppMult, before retraining
-  std::vector<scheme_result> schemes;
-};
-
-struct report {
-  std::string command;
-  double float_accuracy = 0;
-  std::map<int, double> quantized_exact;  // bits -> accuracy
-  std::vector<multiplier_result> results;
-  std::string settings;
-};
-
-std::string json_array(const std::vector<double>& v) {
-  std::ostringstream out;
-  out << "[";
-  for (std::size_t i = 0; i < v.size(); ++i) out << (i ? ", " : "") << v[i];
-  return out.str() + "]";
-}
-
-void write_json(const report& r, const fs::path& path) {
-  std::ofstream out(path);
-  out << std::setprecision(6);
-  out << "{\n  \"command\": \"" << r.command << "\",\n  \"settings\": \"" << r.settings
-      << "\",\n  \"float_accuracy\": " << r.float_accuracy << ",\n  \"quantized_exact\": {";
-  bool first = true;
-  for (auto [b, a] : r.quantized_exact) {
-    out << (first ? "" : ", ") << "\"" << b << "\": " << a;
-    first = false;
-  }
-  out << "},\n  \"multipliers\": [\n";
-  for (std::size_t m = 0; m < r.results.size(); ++m) {
-    const auto& mr = r.results[m];
-    out << "    {\"name\": \"" << mr.name << "\", \"bits\": " << mr.bits
-        << ", \"nmed_percent\": " << mr.nmed << ", \"accuracy_before_retraining\": " << mr.before
-        << ", \"schemes\": [\n";
-    for (std::size_t s = 0; s < mr.schemes.size(); ++s) {
-      const auto& sr = mr.schemes[s];
-      std::vector<double> final_acc;
-      for (const auto& a : sr.accuracy) final_acc.push_back(a.back());
-      const auto f = summarize(final_acc);
-      const auto t = summarize(sr.seconds);
-      out << "      {\"scheme\": \"" << sr.scheme << "\", \"final_accuracy_mean\": " << f.mean
-          << ", \"final_accuracy_std\": " << f.std << ", \"seconds_per_epoch\": " << t.mean
-          << ", \"accuracy_per_epoch\": [";
-      for (std::size_t k = 0; k < sr.accuracy.size(); ++k)
-        out << (k ? ", " : "") << json_array(sr.accuracy[k]);
-      out << "], \"loss_per_epoch\": [";
-      for (std::size_t k = 0; k < sr.loss.size(); ++k)
-        out << (k ? ", " : "") << json_array(sr.loss[k]);
-      out << "]}" << (s + 1 < mr.schemes.size() ? "," : "") << "\n";
-    }
-    out << "    ]}" << (m + 1 < r.results.size() ? "," : "") << "\n";
-  }
-  out << "  ]\n}\n";
-}
-
-const scheme_result* find_scheme(const multiplier_result& m, const std::string& name) {
-  for (const auto& s : m.schemes)
-    if (s.scheme == name) return &s;
-  return nullptr;
-}
-
-void write_markdown(const report& r, const options& o, const fs::path& path) {
-  std::ofstream out(path);
-  out << "# Retraining on approximate multipliers: LeNet-5 on Fashion-MNIST\n\n";
-  out << "Made by `" << r.command << "`.\n\n" << r.settings << "\n\n";
-  out << "Float accuracy: **" << std::fixed << std::setprecision(2) << r.float_accuracy
-      << "%**.";
-  for (auto [b, a] : r.quantized_exact)
-    out << " Quantized to " << b << " bits on the exact multiplier (no retraining): **" << a
-        << "%**.";
-  out << "\n\n## Test accuracy (%) after retraining, mean ± std over " << o.seeds
-      << " seed(s)\n\n";
-  // Paired differences to STE (the same seed gives the same data order in every scheme).
-  std::vector<std::string> deltas;
-  for (const auto& s : o.schemes)
-    if (s != "ste" && std::find(o.schemes.begin(), o.schemes.end(), "ste") != o.schemes.end())
-      deltas.push_back(s);
-  out << "| multiplier | bits | NMED (%) | before retraining |";
-  for (const auto& s : o.schemes) out << " " << s << " |";
-  for (const auto& s : deltas) out << " " << s << " − ste |";
-  out << "\n|---|---|---|---|";
-  for (std::size_t i = 0; i < o.schemes.size() + deltas.size(); ++i) out << "---|";
-  out << "\n";
-  for (const auto& m : r.results) {
-    out << "| " << m.name << " | " << m.bits << " | " << std::setprecision(3) << m.nmed << " | "
-        << std::setprecision(2) << m.before << " |";
-    for (const auto& s : o.schemes) {
-      const auto* sr = find_scheme(m, s);
-      std::vector<double> final_acc;
-      if (sr)
-        for (const auto& a : sr->accuracy) final_acc.push_back(a.back());
-      out << " " << (sr ? pm(summarize(final_acc)) : "-") << " |";
-    }
-    const auto* ste = find_scheme(m, "ste");
-    for (const auto& s : deltas) {
-      const auto* sr = find_scheme(m, s);
-      std::vector<double> d;
-      if (sr && ste)
-        for (std::size_t k = 0; k < std::min(sr->accuracy.size(), ste->accuracy.size()); ++k)
-          d.push_back(sr->accuracy[k].back() - ste->accuracy[k].back());
-      out << " " << (d.empty() ? "-" : pm(summarize(d))) << " |";
-    }
-    out << "\n";
-  }
-  out << "\n## Seconds per training epoch (mean), and the ratio to STE\n\n| multiplier |";
-  for (const auto& s : o.schemes) out << " " << s << " |";
-  out << "\n|---|";
-  for (std::size_t i = 0; i < o.schemes.size(); ++i) out << "---|";
-  out << "\n";
-  for (const auto& m : r.results) {
-    out << "| " << m.name << "/" << m.bits << "b |";
-    const auto* ste = find_scheme(m, "ste");
-    const double base = ste ? summarize(ste->seconds).mean : 0;
-    for (const auto& s : o.schemes) {
-      const auto* sr = find_scheme(m, s);
-      if (!sr) {
-        out << " - |";
-        continue;
-      }
-      const double t = summarize(sr->seconds).mean;
-      out << " " << std::setprecision(1) << t << " s";
-      if (base > 0) out << " (" << std::setprecision(2) << t / base << "x)";
-      out << " |";
-    }
-    out << "\n";
-  }
-  out << "\n## Accuracy per epoch (mean over seeds)\n\n";
-  for (const auto& m : r.results) {
-    out << "- " << m.name << "/" << m.bits << "b: before " << std::setprecision(2) << m.before;
-    for (const auto& sr : m.schemes) {
-      out << "; " << sr.scheme << ":";
-      for (std::size_t e = 0; e < sr.accuracy[0].size(); ++e) {
-        std::vector<double> at;
-        for (const auto& a : sr.accuracy) at.push_back(a[e]);
-        out << " " << summarize(at).mean;
-      }
-    }
-    out << "  \n  ![" << m.name << "](" << o.prefix << "_" << m.name << "_" << m.bits
-        << "b.png)\n";
-  }
-}
-
-// Accuracy against epoch per scheme (epoch 0 = before retraining), one PNG per multiplier.
-void plot(const multiplier_result& m, const options& o) {
-  const std::string stem = concat(o.prefix, "_", m.name, "_", m.bits, "b");
-  const fs::path dat = o.out / (stem + ".dat"), png = o.out / (stem + ".png");
-  {
-    std::ofstream out(dat);
-    out << "# epoch";
-    for (const auto& s : m.schemes) out << " " << s.scheme << "_mean " << s.scheme << "_std";
-    out << "\n0";
-    for (std::size_t s = 0; s < m.schemes.size(); ++s) out << " " << m.before << " 0";
-    out << "\n";
-    for (std::size_t e = 0; e < m.schemes[0].accuracy[0].size(); ++e) {
-      out << e + 1;
-      for (const auto& s : m.schemes) {
-        std::vector<double> at;
-        for (const auto& a : s.accuracy) at.push_back(a[e]);
-        const auto st = summarize(at);
-        out << " " << st.mean << " " << st.std;
-      }
-      out << "\n";
-    }
-  }
-  std::ostringstream gp;
-  gp << "set terminal pngcairo size 720,480; set output '" << png.string() << "';"
-     << "set title '" << m.name << " (" << m.bits << "-bit): test accuracy while retraining';"
-     << "set xlabel 'epoch (0 = before retraining)'; set ylabel 'accuracy (%)';"
-     << "set key bottom right; set grid; plot ";
-  for (std::size_t s = 0; s < m.schemes.size(); ++s)
-    gp << (s ? ", " : "") << "'" << dat.string() << "' using 1:" << 2 + 2 * s << ":" << 3 + 2 * s
-       << " with yerrorlines title '" << m.schemes[s].scheme << "'";
-  const std::string script = gp.str();
-  const fs::path gp_file = o.out / (stem + ".gp");
-  std::ofstream(gp_file) << script << "\n";
-  if (std::system(concat("gnuplot '", gp_file.string(), "' 2>/dev/null").c_str()) != 0) {
-    // Older gnuplot builds without cairo: fall back to the libgd terminal.
-    std::string fallback = script;
-    fallback.replace(fallback.find("pngcairo"), 8, "png");
-    std::ofstream(gp_file) << fallback << "\n";
-    if (std::system(concat("gnuplot '", gp_file.string(), "'").c_str()) != 0)
-      std::cerr << "retrain: gnuplot failed; the data is in " << dat << "\n";
-  }
-}
-
-// ---- command line -----------------------------------------------------------------------------
-
-std::vector<std::string> split(const std::string& s) {
+std::vector<std::string> split(const std::string& s, char sep = ',') {
   std::vector<std::string> out;
   std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
+  for (std::string item; std::getline(in, item, sep);)
     if (!item.empty()) out.push_back(item);
   return out;
 }
 
+// A comma list of model specs whose parameters are comma lists themselves ("bam:8,2,drum:3",
+// "bam:4,6@7"): an item that is a bare number continues the previous spec.
+std::vector<std::string> split_specs(const std::string& s) {
+  std::vector<std::string> out;
+  for (const auto& item : split(s)) {
+    // "2" or "2@7" (a last parameter with a width suffix)
+    const bool number = item.find_first_not_of("0123456789-@") == std::string::npos && item[0] != '@';
+    if (number && !out.empty())
+      out.back() += "," + item;
+    else
+      out.push_back(item);
+  }
+  return out;
+}
+
+int to_int(const std::string& option, const std::string& v) {
+  int x = 0;
+  std::size_t used = 0;
+  try {
+    x = std::stoi(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  amgrad::require(used == v.size() && !v.empty(), "retrain", option, " ", v, ": not an integer");
+  return x;
+}
+double to_double(const std::string& option, const std::string& v) {
+  double x = 0;
+  std::size_t used = 0;
+  try {
+    x = std::stod(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  amgrad::require(used == v.size() && !v.empty(), "retrain", option, " ", v, ": not a number");
+  return x;
+}
+
 void usage() {
-  std::cout <<
-      R"(usage: retrain [options]
-  --full                 the whole grid (5 multipliers x 3 schemes x seeds; see docs/results.md)
-  --multipliers a,b,...  exact, mul8u_17C8, trunc8, drum3, mitchell   (default: mitchell)
-  --schemes a,b,...      ste, lut1d, lut2d                            (default: all three)
-  --bits 8[,7]           operand widths (mul8u_17C8 and trunc8 are 8-bit tables)
-  --exact-bits 7[,6]     widths evaluated quantized on the exact multiplier only (--full: 7)
-  --epochs N             retraining epochs (default 2); the lr is halved after a third
-                         and again after two thirds of them
-  --seeds N              seeds per configuration (default 1)
+  std::cout << R"(usage: retrain [options]
+Retrains a quantized CNN on Fashion-MNIST whose multiplications run on an approximate multiplier,
+with STE, LUT-1D and LUT-2D gradients, and reports paired accuracy differences.
+
+Multipliers (several of each; repeat the option or give a comma list):
+  --table FILE[:NAME]    a product table in any of the three formats (DATE'25 text or .gz,
+                         ApproxTorch, TFApprox); width and signedness come from the file; NAME
+                         defaults to the file's stem before "_lutfp" (mul8u_17C8)
+  --model NAME[:PARAMS][@B]  a built-in model at width B, or at every --bits width: )"
+            << amgrad::builtin_model_usage() << R"(
+                         e.g. drum:3, bam:8,2, truncated:7@7, perforated:0,2
+  --multipliers a,b,...  the published tables by short name (mul8u_17C8, mul7u_08E, trunc8, read
+                         from --reference) and model specs
+  (none given: the flagship, mul8u_17C8... see README; --full: the grid)
+  --bits 8[,7]           widths of the --model multipliers (default 8)
+  --exact-bits 7[,6]     extra widths evaluated quantized on the exact multiplier only
+
+Network and training:
+  --net lenet|vgg|vggW   LeNet-5, or the VGG-style net with BatchNorm (6 conv 3x3, widths W-W-
+                         2W-2W-4W-4W; vgg = vgg8) (default lenet)
+  --approx conv|all      AppMult in the conv layers only (DATE'25) or in every layer (default all)
+  --schemes a,b,...      ste, lut1d, lut2d (default: all three)
+  --epochs N             retraining epochs (default 2; 0: report before-retraining accuracy
+                         only); Adam, lr halved after a third and after two thirds of them
+  --lr X                 initial learning rate, the same for every scheme (default 1e-3)
+  --seeds N              seeds per configuration (default 1); a seed sets the data order
   --train-subset N       first N training images (default 8000; 0 = all 60000)
   --test-subset N        first N test images (default 0 = all 10000)
-  --pretrain-epochs N    float pretraining epochs when no cached weights exist (default 4)
-  --hws N                LUT-2D half window (default: 32 for 8-bit, 16 for 7-bit)
-  --lr X                 initial learning rate (default 1e-3)
+  --calibration-batches N  batches of the calibration pass (default 0: one pass over the
+                         training subset); sets activation ranges and BatchNorm statistics
+  --pretrain-epochs N    float pretraining epochs on all 60000 images when no cache (default 4)
+  --cache FILE           float weights (default <out>/<net>_float.pt)
+
+LUT-2D's half window (HWS):
+  --hws published|auto|N the published value of a DATE'25 file where there is one, else the
+                         width default 2^(B-3) (published, the default); auto: the width
+                         default; N: for every multiplier
+  --tune-hws             the authors' search: retrain LUT-2D once per HWS and pick the smallest
+                         training loss of the last epoch (used for LUT-2D in this run)
+  --tune-values 1,2,...  the candidates (default 1,2,4,8,16,32,64; those that fit the width)
+  --tune-epochs N        epochs of each candidate (default 5)
+  --tune-subset N        training images of each candidate (default 2000)
+  --hws-file FILE.tsv    take the picks of an earlier --tune-hws run (its .tsv)
+
+Gradient-fidelity probe:
+  --probe                before retraining, compare each scheme's weight and input gradients
+                         per layer with the Gaussian-smoothed gradient of the AppMult net's loss
+  --probe-samples N      smoothing directions (default 256)
+  --probe-sigma 1,4      smoothing widths in quantization steps (default 1,4)
+  --probe-batch N        images in the probe's batch (default 64)
+
+Running and reporting:
   --threads N            torch and amgrad threads (default 1: on a busy 2-core machine two
                          spinning OpenMP pools cost more than they give)
+  --shard I/N            run only the multipliers I, I+N, I+2N... (for parallel processes)
+  --merge a.tsv,b.tsv    no training: merge the records of earlier runs into one report
+  --tag NAME             appended to the setting's key (ablations)
+  --max-batches N        at most N batches per epoch and calibration (quick tests)
   --data DIR             Fashion-MNIST IDX .gz files (default /usr/share/datasets/fashion-mnist)
-  --reference DIR        published DATE'25 tables (mul8u_17C8, 8-column truncation)
+  --reference DIR        the published DATE'25 tables
   --out DIR              where results go (default ./retrain-results)
   --prefix NAME          file name prefix (default results)
-  --cache FILE           float weights (default <out>/lenet5_float.pt)
+  --full                 the grid's defaults for one setting (see docs/results.md)
 )";
 }
 
 options parse(int argc, char** argv, std::string& command) {
   options o;
   command = "retrain";
-  bool explicit_epochs = false, explicit_seeds = false, explicit_subset = false,
-       explicit_mults = false;
+  bool explicit_epochs = false, explicit_seeds = false, explicit_subset = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     command += " " + a;
     auto value = [&]() -> std::string {
-      amgrad::detail::require(i + 1 < argc, "retrain", a, " needs a value");
+      amgrad::require(i + 1 < argc, "retrain", a, " needs a value");
       command += std::string(" ") + argv[i + 1];
       return argv[++i];
+    };
+    auto int_list = [&](const std::string& v) {
+      std::vector<int> out;
+      for (const auto& b : split(v)) out.push_back(to_int(a, b));
+      return out;
     };
     if (a == "--help" || a == "-h") {
       usage();
       std::exit(0);
     } else if (a == "--full") o.full = true;
-    else if (a == "--multipliers") o.multipliers = split(value()), explicit_mults = true;
-    else if (a == "--schemes") o.schemes = split(value());
-    else if (a == "--bits") {
-      o.bits.clear();
-      for (const auto& b : split(value())) o.bits.push_back(std::stoi(b));
-    } else if (a == "--exact-bits") {
-      for (const auto& b : split(value())) o.exact_bits.push_back(std::stoi(b));
-    } else if (a == "--epochs") o.epochs = std::stoi(value()), explicit_epochs = true;
-    else if (a == "--seeds") o.seeds = std::stoi(value()), explicit_seeds = true;
-    else if (a == "--train-subset") o.train_subset = std::stoll(value()), explicit_subset = true;
-    else if (a == "--test-subset") o.test_subset = std::stoll(value());
-    else if (a == "--pretrain-epochs") o.pretrain_epochs = std::stoi(value());
-    else if (a == "--hws") o.hws = std::stoi(value());
-    else if (a == "--lr") o.lr = std::stod(value());
-    else if (a == "--threads") o.threads = std::stoi(value());
+    else if (a == "--table") {
+      for (const auto& t : split(value())) o.tables.push_back(t);
+      o.explicit_multipliers = true;
+    } else if (a == "--model") {
+      for (const auto& m : split_specs(value())) o.models.push_back(m);
+      o.explicit_multipliers = true;
+    } else if (a == "--multipliers") {
+      for (const auto& m : split_specs(value())) o.legacy.push_back(m);
+      o.explicit_multipliers = true;
+    } else if (a == "--schemes") {
+      o.schemes = split(value());
+      for (const auto& s : o.schemes)
+        amgrad::with_scheme(s, amgrad::auto_hws, [](auto) {});  // throws for an unknown name
+    } else if (a == "--bits") o.bits = int_list(value());
+    else if (a == "--exact-bits") o.exact_bits = int_list(value());
+    else if (a == "--net") o.net = parse_net(value());
+    else if (a == "--approx") o.approx = parse_approx(value());
+    else if (a == "--epochs") o.epochs = to_int(a, value()), explicit_epochs = true;
+    else if (a == "--seeds") o.seeds = to_int(a, value()), explicit_seeds = true;
+    else if (a == "--train-subset") o.train_subset = to_int(a, value()), explicit_subset = true;
+    else if (a == "--test-subset") o.test_subset = to_int(a, value());
+    else if (a == "--max-batches") o.max_batches = to_int(a, value());
+    else if (a == "--calibration-batches") o.calibration_batches = to_int(a, value());
+    else if (a == "--pretrain-epochs") o.pretrain_epochs = to_int(a, value());
+    else if (a == "--hws") {
+      o.hws_mode = value();
+      if (o.hws_mode != "published" && o.hws_mode != "auto")
+        amgrad::require(to_int(a, o.hws_mode) >= 0, "retrain", "--hws must be positive");
+    } else if (a == "--hws-file") o.hws_file = value();
+    else if (a == "--tune-hws") o.tune_hws = true;
+    else if (a == "--tune-values") o.tune_values = int_list(value());
+    else if (a == "--tune-epochs") o.tune_epochs = to_int(a, value());
+    else if (a == "--tune-subset") o.tune_subset = to_int(a, value());
+    else if (a == "--probe") o.probe = true;
+    else if (a == "--probe-samples") o.probe_opts.samples = to_int(a, value());
+    else if (a == "--probe-sigma") {
+      o.probe_opts.sigmas.clear();
+      for (const auto& s : split(value())) o.probe_opts.sigmas.push_back(to_double(a, s));
+    } else if (a == "--probe-batch") o.probe_opts.batch = to_int(a, value());
+    else if (a == "--lr") o.lr = to_double(a, value());
+    else if (a == "--threads") o.threads = to_int(a, value());
+    else if (a == "--shard") {
+      const auto v = value();
+      const auto slash = v.find('/');
+      amgrad::require(slash != std::string::npos, "retrain", "--shard ", v, ": expected I/N");
+      o.shard = to_int(a, v.substr(0, slash));
+      o.shards = to_int(a, v.substr(slash + 1));
+      amgrad::require(o.shards > 0 && o.shard >= 0 && o.shard < o.shards, "retrain", "--shard ", v,
+                      ": expected 0 <= I < N");
+    } else if (a == "--merge") {
+      for (const auto& f : split(value())) o.merge.push_back(f);
+    } else if (a == "--tag") o.tag = value();
     else if (a == "--data") o.data = value();
     else if (a == "--reference") o.reference = value();
     else if (a == "--out") o.out = value();
     else if (a == "--prefix") o.prefix = value();
     else if (a == "--cache") o.cache = value();
-    else amgrad::detail::fail("retrain", "unknown option ", a, " (see --help)");
+    else amgrad::fail("retrain", "unknown option ", a, " (see --help)");
   }
-  if (o.full) {  // budgeted for ~45 minutes on 2 cores; explicit options still win
-    if (!explicit_mults) o.multipliers = {"exact", "mul8u_17C8", "trunc8", "drum3", "mitchell"};
+  if (o.full) {  // one setting of the grid; explicit options still win
+    if (!o.explicit_multipliers)
+      o.legacy = {"trunc8", "mul8u_17C8", "mul7u_08E", "drum:3", "truncated:10", "bam:8,8",
+                  "kulkarni", "perforated:0,3"};
     if (!explicit_epochs) o.epochs = 3;
     if (!explicit_seeds) o.seeds = 3;
-    if (!explicit_subset) o.train_subset = 12000;
-    if (o.exact_bits.empty()) o.exact_bits = {7};
+    if (!explicit_subset) o.train_subset = 8000;
   }
-  amgrad::detail::require(o.epochs > 0 && o.seeds > 0 && o.threads > 0, "retrain",
-                          "epochs, seeds and threads must be positive");
-  if (o.cache.empty()) o.cache = o.out / "lenet5_float.pt";
+  amgrad::require(o.epochs >= 0 && o.seeds > 0 && o.threads > 0 && o.tune_epochs > 0 &&
+                      o.probe_opts.samples >= 4 && o.probe_opts.batch > 0,
+                  "retrain", "epochs (>= 0), seeds, threads, tune epochs, probe batch and probe "
+                  "samples (>= 4) must be positive");
+  for (int b : o.bits)
+    amgrad::require(b >= amgrad::min_bits && b <= amgrad::max_bits, "retrain", "--bits ", b,
+                    " is outside [", amgrad::min_bits, ", ", amgrad::max_bits, "]");
+  if (o.cache.empty()) o.cache = o.out / (o.net.name() + "_float.pt");
   return o;
 }
 
-dataset head(const dataset& d, std::int64_t n) {
-  if (n <= 0 || n >= d.images.size(0)) return d;
-  return {d.images.slice(0, 0, n).clone(), d.labels.slice(0, 0, n).clone()};
+// The flagship: the multiplier where the grid's LUT-2D gain is clearest (docs/results.md).
+void flagship_defaults(options& o) { o.legacy = {"mul8u_17C8"}; }
+
+std::vector<multiplier_job> jobs_of(const options& o) {
+  std::vector<multiplier_job> jobs;
+  for (const auto& t : o.tables) jobs.push_back(table_job(t));
+  for (const auto& item : o.legacy) {
+    if (const auto file = published_file(o.reference, item)) {
+      auto job = table_job(file->string());
+      job.name = item;
+      jobs.push_back(std::move(job));
+    } else {
+      for (int b : o.bits) jobs.push_back(model_job(item, b));
+    }
+  }
+  for (const auto& m : o.models) {
+    if (const auto at = m.find('@'); at != std::string::npos) {  // "truncated:7@7": one width
+      jobs.push_back(model_job(m.substr(0, at), to_int("--model " + m, m.substr(at + 1))));
+      continue;
+    }
+    for (int b : o.bits) jobs.push_back(model_job(m, b));
+  }
+  return jobs;
+}
+
+std::map<std::string, int> read_hws_file(const fs::path& path) {
+  const auto r = read_tsv(path);
+  amgrad::require(!r.tunes.empty(), "retrain", "--hws-file ", path.string(),
+                  " holds no HWS search (run retrain --tune-hws first)");
+  return hws_picks(r.tunes);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
+  const auto start = std::chrono::steady_clock::now();
   std::string command;
-  const options o = parse(argc, argv, command);
+  options o = parse(argc, argv, command);
+  fs::create_directories(o.out);
+
+  if (!o.merge.empty()) {
+    records merged;
+    for (const auto& f : o.merge) merged.merge(read_tsv(f));
+    merged.commands.push_back(command);
+    write_all(merged, o.out, o.prefix);
+    std::cout << std::ifstream(o.out / (o.prefix + ".md")).rdbuf();
+    return 0;
+  }
+  if (!o.explicit_multipliers && !o.full) flagship_defaults(o);
+  // Every table and spec is read and checked before any data is loaded.
+  std::vector<multiplier_job> jobs = jobs_of(o);
+  std::map<std::string, int> picks;
+  if (!o.hws_file.empty()) picks = read_hws_file(o.hws_file);
+
   // Every batch allocates and frees the same few MiB-sized buffers (im2col codes, gradients).
   // glibc returns such blocks to the OS each time, and the page faults of re-touching them cost
   // more than the AppMult GEMMs on a VM (measured: conv1 backward 45 ms -> 11 ms). Keep them.
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   torch::set_num_threads(o.threads);
-  fs::create_directories(o.out);
 
   const dataset full_train = load_split(o.data, "train");
   const dataset train = head(full_train, o.train_subset);
   const dataset test = head(load_split(o.data, "t10k"), o.test_subset);
-  const auto registry = make_registry(o);
 
-  report r;
-  r.command = command;
+  records rec;
+  rec.commands.push_back(command);
+  setting_record setting;
+  setting.key = concat(o.net.name(), "/", to_string(o.approx), "/e", o.epochs, "/n", train.size(),
+                       o.tag.empty() ? "" : "/" + o.tag);
   {
     std::ostringstream s;
-    s << "Settings: LeNet-5 (conv 1-6-16, fc 400-120-84-10), AppMult in all 5 conv/linear "
-         "layers; activations per tensor (unsigned, zero point, EMA range), weights per output "
-         "channel; Adam, lr per epoch";
-    for (int e = 0; e < o.epochs; ++e) s << (e ? ", " : " ") << lr_at(o, e);
-    s << ", batch " << batch_size << "; " << o.epochs << " retraining epoch(s) on "
-      << train.images.size(0) << (train.images.size(0) < 60000 ? " (a subset)" : "")
-      << " training images, test on " << test.images.size(0) << " images; " << o.seeds
-      << " seed(s) (the seed sets the data order); LUT-2D HWS "
-      << (o.hws == amgrad::auto_hws ? "32 (8-bit) / 16 (7-bit)" : std::to_string(o.hws))
-      << ", LUT-1D rule signed_range; " << o.threads << " threads.";
-    r.settings = s.str();
+    s << o.net.describe() << "; AppMult in "
+      << (o.approx == approx_mode::conv ? "the conv layers only (linear layers float)" : "every conv and linear layer")
+      << "; activations per tensor (unsigned, zero point, EMA range), weights per output channel; "
+         "calibrated by one pass over "
+      << (o.calibration_batches > 0 ? concat(o.calibration_batches, " batches of ") : std::string(""))
+      << "the training subset (activation ranges, BatchNorm statistics) before retraining; Adam, lr";
+    for (int e = 0; e < o.epochs; ++e) s << (e ? ", " : " ") << lr_at(o.lr, o.epochs, e);
+    s << " per epoch, batch " << batch_size << "; " << o.epochs << " retraining epoch(s) on "
+      << train.size() << (train.size() < 60000 ? " (a subset)" : "")
+      << " training images, test on " << test.size() << " images; " << o.seeds
+      << " seed(s); LUT-2D HWS: "
+      << (o.tune_hws ? "from the search in this run" : !o.hws_file.empty() ? concat("from the search in ", o.hws_file.string()) : o.hws_mode == "published" ? "published value where one exists, else 2^(B-3)" : o.hws_mode == "auto" ? "2^(B-3)" : o.hws_mode)
+      << "; LUT-1D rule signed_range; " << o.threads << " thread(s)"
+      << (o.max_batches > 0 ? concat("; at most ", o.max_batches, " batches per epoch") : std::string(""))
+      << ".";
+    setting.description = s.str();
   }
-  std::cout << r.settings << "\n";
+  std::cout << setting.key << ": " << setting.description << "\n";
 
   // Float model: cached, or trained once on the full training set.
-  LeNet5 float_net;
+  Net float_net(o.net);
   if (fs::exists(o.cache)) {
     torch::load(float_net, o.cache.string());
     std::cout << "float weights loaded from " << o.cache << "\n";
   } else {
     torch::manual_seed(0);
-    float_net = LeNet5();
+    float_net = Net(o.net);
     torch::optim::Adam opt(float_net->parameters(), torch::optim::AdamOptions(1e-3));
     std::mt19937_64 rng(0);
     for (int e = 0; e < o.pretrain_epochs; ++e) {
-      const auto st = train_epoch(float_net, full_train, opt, rng);
-      std::cout << "[float] epoch " << e + 1 << "/" << o.pretrain_epochs << " loss " << st.loss
-                << " test " << evaluate(float_net, test) << "% (" << st.seconds << " s)"
-                << std::endl;
+      const auto st = train_epoch(float_net, full_train, opt, rng, o.max_batches);
+      std::cout << "[float " << o.net.name() << "] epoch " << e + 1 << "/" << o.pretrain_epochs
+                << " loss " << st.loss << " test " << evaluate(float_net, test) << "% ("
+                << st.seconds << " s)" << std::endl;
     }
+    fs::create_directories(fs::absolute(o.cache).parent_path());
     torch::save(float_net, o.cache.string());
   }
-  r.float_accuracy = evaluate(float_net, test);
-  std::cout << "float accuracy " << r.float_accuracy << "%\n";
+  setting.float_accuracy = evaluate(float_net, test);
+  std::cout << "float accuracy " << setting.float_accuracy << "%\n";
 
-  // The quantization-only baseline: the float weights on the exact multiplier, no retraining.
-  auto evaluate_quantized_exact = [&](int bits) {
-    LeNet5 net;
-    copy_weights(net, float_net);
-    net->set_backend(registry.make("exact", bits, "ste"));
-    calibrate(net, train, o.calibration_batches);
-    r.quantized_exact[bits] = evaluate(net, test);
-    std::cout << "quantized " << bits << "-bit, exact multiplier: " << r.quantized_exact[bits]
-              << "%" << std::endl;
+  // A copy of the float net on `be`, calibrated.
+  auto calibrated = [&](const std::shared_ptr<const amgrad::nn::backend>& be) {
+    Net net(o.net);
+    copy_state(net, float_net);
+    net->set_backend(be, o.approx);
+    calibrate(net, train, o.calibration_batches > 0 ? o.calibration_batches : o.max_batches);
+    return net;
   };
-  for (int bits : o.bits) {
-    evaluate_quantized_exact(bits);
+  auto save = [&](bool plots) {
+    rec.settings = {setting};
+    rec.walls = {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+    write_all(rec, o.out, o.prefix, plots);
+  };
 
-    for (const auto& mult : o.multipliers) {
-      if (bits != 8 && (mult == "mul8u_17C8" || mult == "trunc8")) continue;  // 8-bit tables
-      multiplier_result mr{mult, bits, 0.0, 0.0, {}};
-      {
-        const auto be = registry.make(mult, bits, "ste");
-        LeNet5 net;
-        net->set_backend(be);
-        copy_weights(net, float_net);
-        net->set_backend(be);
-        calibrate(net, train, o.calibration_batches);
-        mr.before = evaluate(net, test);
+  // The quantization-only baseline: the float weights on the exact multiplier, calibrated.
+  std::vector<int> widths = o.exact_bits;
+  for (const auto& j : jobs)
+    if (std::find(widths.begin(), widths.end(), j.bits()) == widths.end()) widths.push_back(j.bits());
+  std::sort(widths.begin(), widths.end());
+  for (int b : widths) {
+    Net net = calibrated(amgrad::nn::make_backend(amgrad::parse_model_spec("exact"),
+                                                  amgrad::operand_format{b, false}, "ste"));
+    setting.quantized_exact[b] = evaluate(net, test);
+    std::cout << "quantized " << b << "-bit, exact multiplier: " << setting.quantized_exact[b]
+              << "%" << std::endl;
+  }
+
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    if (static_cast<int>(j % static_cast<std::size_t>(o.shards)) != o.shard) continue;
+    const auto& job = jobs[j];
+    const int bits = job.bits();
+    const std::string key = concat(job.name, "/", bits);
+    multiplier_record mr;
+    mr.setting = setting.key;
+    mr.name = job.name;
+    mr.bits = bits;
+    mr.published_hws = job.published_hws;
+    const double max_product = std::ldexp(1.0, bits) - 1.0;
+    mr.nmed = 100.0 * amgrad::metrics(job.lut).med / (max_product * max_product);
+    Net base = calibrated(amgrad::nn::make_backend(job.lut, "ste", amgrad::auto_hws, job.name));
+    mr.before = evaluate(base, test);
+    rec.multipliers.push_back(mr);
+    std::cout << "[" << key << "b] NMED " << std::setprecision(3) << mr.nmed
+              << "%, before retraining " << std::setprecision(4) << mr.before << "%" << std::endl;
+
+    // LUT-2D's half window.
+    auto fits = [&](int h) { return h >= 0 && 2 * h + 1 <= (1 << bits); };
+    if (o.tune_hws) {
+      const dataset tune_train = head(train, o.tune_subset);
+      for (int h : o.tune_values) {
+        if (!fits(h)) continue;
+        const auto be = amgrad::nn::make_backend(job.lut, "lut2d", h, job.name);
+        Net run(o.net);
+        copy_state(run, base);
+        run->set_backend(be, o.approx);
+        torch::manual_seed(0);
+        std::mt19937_64 rng(1000);
+        torch::optim::Adam opt(run->parameters(), torch::optim::AdamOptions(o.lr));
+        epoch_stats st;
+        for (int e = 0; e < o.tune_epochs; ++e) {
+          set_lr(opt, lr_at(o.lr, o.tune_epochs, e));
+          st = train_epoch(run, tune_train, opt, rng, o.max_batches);
+        }
+        tune_record t{setting.key, job.name, bits, h, st.loss, evaluate(run, test)};
+        rec.tunes.push_back(t);
+        std::cout << "[" << key << "b/tune] HWS " << h << ": last-epoch train loss "
+                  << std::setprecision(5) << t.loss << ", test " << std::setprecision(4)
+                  << t.accuracy << "%" << std::endl;
       }
-      for (const auto& scheme : o.schemes) {
-        const auto be = registry.make(mult, bits, scheme, o.hws);
-        const double max_product = static_cast<double>((1 << bits) - 1) * ((1 << bits) - 1);
-        mr.nmed = 100.0 * amgrad::metrics(be->lut()).med / max_product;
-        scheme_result sr{scheme, {}, {}, {}};
+    }
+    int hws = o.hws_mode == "auto" ? amgrad::default_hws(bits)
+              : o.hws_mode == "published"
+                  ? (job.published_hws ? job.published_hws : amgrad::default_hws(bits))
+                  : std::stoi(o.hws_mode);
+    if (o.tune_hws) {
+      std::vector<tune_record> mine;
+      for (const auto& t : rec.tunes)
+        if (t.name == job.name && t.bits == bits) mine.push_back(t);
+      if (!mine.empty()) hws = hws_picks(mine).begin()->second;
+    } else if (!picks.empty()) {
+      const auto it = picks.find(key);
+      amgrad::require(it != picks.end(), "retrain", "--hws-file ", o.hws_file.string(),
+                      " has no HWS search for ", key, " bits");
+      hws = it->second;
+    }
+    amgrad::require(fits(hws), "retrain", "HWS ", hws, " does not fit a ", bits, "-bit table");
+
+    std::vector<std::pair<std::string, std::shared_ptr<const amgrad::nn::backend>>> backends;
+    for (const auto& scheme : o.schemes)
+      backends.push_back({scheme, amgrad::nn::make_backend(job.lut, scheme, scheme == "lut2d" ? hws : amgrad::auto_hws, job.name)});
+
+    if (o.probe) {
+      Net net(o.net);
+      copy_state(net, base);
+      const auto n = std::min<std::int64_t>(o.probe_opts.batch, train.size());
+      const auto t0 = std::chrono::steady_clock::now();
+      auto rows = probe_gradients(net, o.approx, backends, train.images.slice(0, 0, n),
+                                  train.labels.slice(0, 0, n), o.probe_opts, setting.key,
+                                  job.name, bits);
+      std::cout << "[" << key << "b/probe] " << rows.size() << " cells in " << std::setprecision(3)
+                << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+                << " s" << std::endl;
+      rec.probes.insert(rec.probes.end(), rows.begin(), rows.end());
+    }
+
+    if (o.epochs > 0)
+      for (const auto& [scheme, be] : backends) {
         for (int seed = 0; seed < o.seeds; ++seed) {
-          LeNet5 run;
-          copy_weights(run, float_net);
-          run->set_backend(be);
+          Net run(o.net);
+          copy_state(run, base);
+          run->set_backend(be, o.approx);
           torch::manual_seed(static_cast<std::uint64_t>(seed));
           std::mt19937_64 rng(1000 + static_cast<std::uint64_t>(seed));
-          calibrate(run, train, o.calibration_batches);
           torch::optim::Adam opt(run->parameters(), torch::optim::AdamOptions(o.lr));
-          std::vector<double> acc, loss;
+          run_record u{setting.key, job.name, bits, scheme, scheme == "lut2d" ? hws : 0, seed, {}, {}, {}};
           for (int e = 0; e < o.epochs; ++e) {
-            set_lr(opt, lr_at(o, e));
-            const auto st = train_epoch(run, train, opt, rng);
-            acc.push_back(evaluate(run, test));
-            loss.push_back(st.loss);
-            sr.seconds.push_back(st.seconds);
-            std::cout << "[" << mult << "/" << bits << "b/" << scheme << " seed " << seed << "] epoch " << e + 1 << "/"
-                      << o.epochs << " lr " << lr_at(o, e) << " loss " << std::setprecision(4)
-                      << st.loss << " test " << acc.back() << "% (" << std::setprecision(3)
-                      << st.seconds << " s)" << std::endl;
+            const double lr = lr_at(o.lr, o.epochs, e);
+            set_lr(opt, lr);
+            const auto st = train_epoch(run, train, opt, rng, o.max_batches);
+            u.accuracy.push_back(evaluate(run, test));
+            u.loss.push_back(st.loss);
+            u.seconds.push_back(st.seconds);
+            std::cout << "[" << key << "b/" << scheme << " seed " << seed << "] epoch " << e + 1
+                      << "/" << o.epochs << " lr " << lr << " loss " << std::setprecision(4)
+                      << st.loss << " test " << u.accuracy.back() << "% ("
+                      << std::setprecision(3) << st.seconds << " s)" << std::endl;
           }
-          sr.accuracy.push_back(acc);
-          sr.loss.push_back(loss);
+          rec.runs.push_back(std::move(u));
         }
-        mr.schemes.push_back(std::move(sr));
       }
-      r.results.push_back(std::move(mr));
-      // Write after every multiplier, so a long run leaves partial results behind.
-      write_json(r, o.out / (o.prefix + ".json"));
-      write_markdown(r, o, o.out / (o.prefix + ".md"));
-      plot(r.results.back(), o);
-    }
+    save(false);  // after every multiplier, so a long run leaves partial results behind
   }
-  for (int bits : o.exact_bits) evaluate_quantized_exact(bits);
-  write_json(r, o.out / (o.prefix + ".json"));
-  write_markdown(r, o, o.out / (o.prefix + ".md"));
+  save(true);
   std::cout << "\nresults: " << (o.out / (o.prefix + ".md")).string() << "\n\n";
   std::cout << std::ifstream(o.out / (o.prefix + ".md")).rdbuf();
   return 0;

@@ -20,7 +20,7 @@ class usage_error : public amgrad::error {
 
 template <class... Parts>
 [[noreturn]] void usage_fail(Parts&&... parts) {
-  throw usage_error(amgrad::detail::concat(std::forward<Parts>(parts)...));
+  throw usage_error(amgrad::concat(std::forward<Parts>(parts)...));
 }
 
 class command_line {

@@ -6,7 +6,6 @@
 //   amgrad-lut make MODEL [PARAMS] --bits B -o OUT  the table of a built-in model
 //
 // Exit codes: 0 success, 1 runtime error (bad file...), 2 usage error.
-#include <boost/hana.hpp>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -20,7 +19,6 @@
 #include "amgrad/table/io.hpp"
 #include "amgrad/table/metrics.hpp"
 #include "command_line.hpp"
-#include "operand_dispatch.hpp"
 
 namespace amgrad_lut {
 namespace {
@@ -31,10 +29,10 @@ constexpr const char* usage_text =
     "  amgrad-lut grad FILE --scheme {ste,lut2d,lut1d} [--hws N] [--compat]\n"
     "             [--rule {signed_range,secant,lut2d_mean,least_squares}] [INPUT OPTIONS] -o OUT\n"
     "  amgrad-lut convert IN OUT --to {date,approxtorch,tfapprox} [INPUT OPTIONS]\n"
-    "  amgrad-lut make MODEL [PARAMS...] --bits B [--signed] [--to FORMAT] -o OUT\n"
-    "MODEL [PARAMS]: exact | truncated COLUMNS | bam HBL VBL | drum K | mitchell | kulkarni |\n"
-    "                etm K | perforated FIRST COUNT (etm and perforated are unsigned only)\n"
+    "  amgrad-lut make MODEL[:PARAMS] [PARAMS...] --bits B [--signed] [--to FORMAT] -o OUT\n"
     "INPUT OPTIONS: --format {date,approxtorch,tfapprox} (default: detected from the content),\n"
+    "               --bits B (TFApprox files are 256x256, 8-bit, unless B says otherwise;\n"
+    "               other formats say their width, and B must agree),\n"
     "               --signed | --unsigned (ApproxTorch files do not say; default: signed iff\n"
     "               an entry is negative)\n"
     "OUT ending in .gz is written gzip-compressed.\n"
@@ -43,56 +41,33 @@ constexpr const char* usage_text =
 
 // ---- built-in models ----------------------------------------------------------------------
 
-// A model type and how many integer parameters its constructor takes.
-template <class Model, std::size_t Arity>
-struct builtin {
-  using model = Model;
-  static constexpr std::size_t arity = Arity;
-  const char* parameters;  // for the usage text
-};
-
-inline const auto builtin_models = hana::make_tuple(
-    builtin<amgrad::exact, 0>{""}, builtin<amgrad::truncated, 1>{"COLUMNS"},
-    builtin<amgrad::bam, 2>{"HBL VBL"}, builtin<amgrad::drum, 1>{"K"}, builtin<amgrad::mitchell, 0>{""},
-    builtin<amgrad::kulkarni, 0>{""}, builtin<amgrad::etm, 1>{"K"},
-    builtin<amgrad::perforated, 2>{"FIRST COUNT"});
-
-std::string detail_params(const char* names) { return amgrad::detail::concat(" (", names, ")"); }
-
-template <class Model, std::size_t... I>
-Model construct(const std::vector<int>& p, std::index_sequence<I...>) {
-  return Model{p[I]...};
+// The model list of the usage text, from the library's one list.
+std::string models_text() {
+  std::string out = "MODEL: " + amgrad::builtin_model_usage() + "\n       unsigned only:";
+  amgrad::for_each_type(amgrad::builtin_models{}, [&](auto t) {
+    using Model = typename decltype(t)::type;
+    if (!Model::supports_signed) out += std::string(" ") + Model::name;
+  });
+  return out + "\n";
 }
 
-amgrad::product_table make_builtin_table(const std::string& name, const std::vector<int>& params,
+// The table of a built-in model. What the command line got wrong (name, arity, --signed on an
+// unsigned-only design) is a usage error; a value the model refuses is the model's own error.
+amgrad::product_table make_builtin_table(const amgrad::model_spec& spec,
                                          amgrad::operand_format format) {
-  std::optional<amgrad::product_table> out;
-  hana::for_each(builtin_models, [&](const auto& entry) {
-    using Entry = std::decay_t<decltype(entry)>;
-    using Model = typename Entry::model;
-    if (out || name != Model::name) return;
-    if (params.size() != Entry::arity)
-      usage_fail("model ", name, " takes ", Entry::arity, " parameter(s)",
-                 Entry::arity ? detail_params(entry.parameters) : std::string{}, ", got ",
-                 params.size());
-    const Model model = construct<Model>(params, std::make_index_sequence<Entry::arity>{});
-    with_operand(format, [&](auto t) {
-      using Operand = typename decltype(t)::type;
-      if constexpr (Model::supports_signed || !Operand::is_signed)
-        out = amgrad::make_product_table<Operand>(model);
-      else
-        usage_fail("model ", name, " has no signed definition; drop --signed");
-    });
+  if (!amgrad::is_builtin_model(spec.name))
+    usage_fail("unknown model '", spec.name, "' (built-in models: ", amgrad::builtin_model_usage(),
+               ")");
+  amgrad::for_each_type(amgrad::builtin_models{}, [&](auto t) {
+    using Model = typename decltype(t)::type;
+    if (spec.name != Model::name) return;
+    if (spec.parameters.size() != Model::parameters.size())
+      usage_fail("model ", spec.name, " takes ", Model::parameters.size(), " parameter(s) (",
+                 amgrad::model_usage<Model>(), "), got ", spec.parameters.size());
+    if (format.is_signed && !Model::supports_signed)
+      usage_fail("model ", spec.name, " has no signed definition; drop --signed");
   });
-  if (!out) {
-    std::string known;
-    hana::for_each(builtin_models, [&](const auto& entry) {
-      known += known.empty() ? "" : ", ";
-      known += std::decay_t<decltype(entry)>::model::name;
-    });
-    usage_fail("unknown model '", name, "' (built-in models: ", known, ")");
-  }
-  return std::move(*out);
+  return amgrad::make_product_table(spec, format);
 }
 
 // ---- shared helpers -----------------------------------------------------------------------
@@ -100,6 +75,7 @@ amgrad::product_table make_builtin_table(const std::string& name, const std::vec
 struct input_options {
   std::optional<amgrad::table_format> format;
   std::optional<bool> is_signed;
+  std::optional<int> bits;  // TFApprox files are 8-bit unless told otherwise
 };
 
 input_options input_options_of(const command_line& cl) {
@@ -114,6 +90,7 @@ input_options input_options_of(const command_line& cl) {
   if (cl.flag("--signed") && cl.flag("--unsigned")) usage_fail("--signed and --unsigned exclude each other");
   if (cl.flag("--signed")) in.is_signed = true;
   if (cl.flag("--unsigned")) in.is_signed = false;
+  if (auto b = cl.value("--bits")) in.bits = parse_int(*b, "--bits");
   return in;
 }
 
@@ -156,31 +133,35 @@ std::string json_string(const std::string& s) {
 // ---- commands -----------------------------------------------------------------------------
 
 int run_info(const std::vector<std::string>& args) {
-  const command_line cl(args, {"--format"}, {"--json", "--signed", "--unsigned"});
+  const command_line cl(args, {"--format", "--bits"}, {"--json", "--signed", "--unsigned"});
   expect_positional(cl, 1, "one FILE");
   const std::string& path = cl.positional()[0];
   const auto in = input_options_of(cl);
-  const auto format = in.format.value_or(amgrad::detect_format(path));
-  const auto lut = amgrad::read_product_table(path, format, in.is_signed);
+  const auto format = in.format ? *in.format : amgrad::detect_format(path);  // detect only if not given
+  const auto lut = amgrad::read_product_table(path, format, in.is_signed, in.bits);
   const auto m = amgrad::metrics(lut);
   const auto f = lut.format();
+  // Two NMEDs, named by their denominators: the usual one divides MED by the largest |a*b| of
+  // the operand format ((2^B-1)^2 unsigned, 2^(2B-2) signed); DATE'25 divides by 2^(2B).
   if (cl.flag("--json")) {
     std::cout << "{\"file\": " << json_string(path) << ", \"format\": \"" << amgrad::to_string(format)
               << "\", \"bits\": " << f.bits << ", \"signed\": " << (f.is_signed ? "true" : "false")
               << ", \"er\": " << number(m.error_rate) << ", \"med\": " << number(m.med)
-              << ", \"nmed\": " << number(m.nmed_over_2_pow_2b)
-              << ", \"nmed_max_squared\": " << number(m.nmed_over_max_squared)
+              << ", \"max_product\": " << m.max_product
+              << ", \"nmed_over_max_product\": " << number(m.nmed_over_max_product)
+              << ", \"nmed_over_2_pow_2b\": " << number(m.nmed_over_2_pow_2b)
               << ", \"mred\": " << number(m.mred) << ", \"wce\": " << m.wce
               << ", \"bias\": " << number(m.bias) << ", \"mse\": " << number(m.mse)
               << ", \"pairs\": " << m.pairs << ", \"mred_pairs\": " << m.mred_pairs << "}\n";
   } else {
-    const double max = f.size() - 1.0;
     std::cout << "file    " << path << " (" << amgrad::to_string(format) << ", "
               << amgrad::to_string(f) << ")\n"
               << "ER      " << number(100 * m.error_rate) << " %\n"
               << "MED     " << number(m.med) << "\n"
-              << "NMED    " << number(100 * m.nmed_over_2_pow_2b) << " % (MED / 2^" << 2 * f.bits << ")\n"
-              << "NMED    " << number(100 * m.nmed_over_max_squared) << " % (MED / " << max << "^2)\n"
+              << "NMED    " << number(100 * m.nmed_over_max_product) << " % (MED / " << m.max_product
+              << ", the largest |a*b| of " << amgrad::to_string(f) << ": nmed_over_max_product)\n"
+              << "NMED    " << number(100 * m.nmed_over_2_pow_2b) << " % (MED / 2^" << 2 * f.bits
+              << ", as DATE'25 prints it: nmed_over_2_pow_2b)\n"
               << "MRED    " << number(100 * m.mred) << " % (over the " << m.mred_pairs
               << " pairs with a nonzero product)\n"
               << "WCE     " << m.wce << "\n"
@@ -199,7 +180,7 @@ amgrad::rate_rule parse_rule(const std::string& s) {
 }
 
 int run_grad(const std::vector<std::string>& args) {
-  const command_line cl(args, {"--format", "--scheme", "--hws", "--rule", "-o"},
+  const command_line cl(args, {"--format", "--bits", "--scheme", "--hws", "--rule", "-o"},
                         {"--compat", "--signed", "--unsigned"});
   expect_positional(cl, 1, "one FILE");
   const std::string& path = cl.positional()[0];
@@ -212,7 +193,7 @@ int run_grad(const std::vector<std::string>& args) {
   if (cl.flag("--compat") && scheme != "lut2d") usage_fail("--compat applies to --scheme lut2d only");
   if (rule_text && scheme != "lut1d") usage_fail("--rule applies to --scheme lut1d only");
   const auto in = input_options_of(cl);
-  const auto lut = amgrad::read_product_table(path, in.format, in.is_signed);
+  const auto lut = amgrad::read_product_table(path, in.format, in.is_signed, in.bits);
   const auto f = lut.format();
 
   amgrad::gradient_tables g;
@@ -222,11 +203,11 @@ int run_grad(const std::vector<std::string>& args) {
     g = amgrad::ste{}.tables(lut);
     description = "scheme=ste";
   } else if (scheme == "lut2d") {
-    const amgrad::lut2d<> s{hws, cl.flag("--compat") ? amgrad::boundary_rule::published
+    const amgrad::lut2d s{hws, cl.flag("--compat") ? amgrad::boundary_rule::published
                                                      : amgrad::boundary_rule::eq6};
     g = s.tables(lut);
     const int h = s.resolved_hws(f);
-    description = amgrad::detail::concat("scheme=lut2d, half_ws_a=", h, ", half_ws_b=", h,
+    description = amgrad::concat("scheme=lut2d, half_ws_a=", h, ", half_ws_b=", h,
                                          ", boundary=", cl.flag("--compat") ? "published" : "eq6");
   } else if (scheme == "lut1d") {
     const amgrad::rate_rule rule = rule_text ? parse_rule(*rule_text) : amgrad::rate_rule::signed_range;
@@ -234,16 +215,16 @@ int run_grad(const std::vector<std::string>& args) {
       usage_fail("--hws applies to lut1d only with --rule lut2d_mean");
     const amgrad::lut1d s{rule, hws};
     g = s.tables(lut);
-    description = amgrad::detail::concat("scheme=lut1d, rule=", rule_text.value_or("signed_range"));
+    description = amgrad::concat("scheme=lut1d, rule=", rule_text.value_or("signed_range"));
     if (rule == amgrad::rate_rule::lut2d_mean)
-      description += amgrad::detail::concat(", hws=", amgrad::lut2d<>{hws}.resolved_hws(f));
+      description += amgrad::concat(", hws=", amgrad::lut2d{hws}.resolved_hws(f));
   } else {
     usage_fail("unknown --scheme '", scheme, "' (expected ste, lut2d or lut1d)");
   }
   amgrad::date_table_file file;
-  file.info = {amgrad::detail::concat("file_name=", path, ", QUANTIZATION_BIT=", f.bits,
+  file.info = {amgrad::concat("file_name=", path, ", QUANTIZATION_BIT=", f.bits,
                                       ", signed=", f.is_signed ? 1 : 0),
-               amgrad::detail::concat("gradients by amgrad-lut ", AMGRAD_VERSION_STRING, ": ",
+               amgrad::concat("gradients by amgrad-lut ", AMGRAD_VERSION_STRING, ": ",
                                       description, ", stored as round(16 * g)")};
   file.lut = lut;
   file.grad_a_x16 = amgrad::to_fixed_point(g.da, 16.0);
@@ -253,17 +234,17 @@ int run_grad(const std::vector<std::string>& args) {
 }
 
 int run_convert(const std::vector<std::string>& args) {
-  const command_line cl(args, {"--format", "--to"}, {"--signed", "--unsigned"});
+  const command_line cl(args, {"--format", "--bits", "--to"}, {"--signed", "--unsigned"});
   expect_positional(cl, 2, "IN and OUT");
   const std::string& in_path = cl.positional()[0];
   const std::string& out_path = cl.positional()[1];
   const auto to = output_format_of(cl, "--to", amgrad::table_format::date);
   if (!cl.value("--to")) usage_fail("missing required option --to");
   const auto in = input_options_of(cl);
-  const auto from = in.format.value_or(amgrad::detect_format(in_path));
+  const auto from = in.format ? *in.format : amgrad::detect_format(in_path);  // detect only if not given
   if (from == amgrad::table_format::date) {
     auto file = amgrad::read_date(in_path);
-    amgrad::detail::require(!in.is_signed || *in.is_signed == file.lut.format().is_signed,
+    amgrad::require(!in.is_signed || *in.is_signed == file.lut.format().is_signed,
                             "amgrad-lut", in_path, ": the operands are ",
                             amgrad::to_string(file.lut.format()));
     if (to == amgrad::table_format::date) {
@@ -276,27 +257,32 @@ int run_convert(const std::vector<std::string>& args) {
     amgrad::write_product_table(out_path, file.lut, to);
     return 0;
   }
-  amgrad::write_product_table(out_path, amgrad::read_product_table(in_path, from, in.is_signed), to);
+  amgrad::write_product_table(out_path, amgrad::read_product_table(in_path, from, in.is_signed, in.bits), to);
   return 0;
 }
 
 int run_make(const std::vector<std::string>& args) {
   const command_line cl(args, {"--bits", "--to", "-o"}, {"--signed"});
   if (cl.positional().empty()) usage_fail("expected MODEL [PARAMS...]");
-  const std::string model = cl.positional()[0];
-  std::vector<int> params;
+  // "drum 4" or "drum:4"
+  amgrad::model_spec spec;
+  try {
+    spec = amgrad::parse_model_spec(cl.positional()[0]);
+  } catch (const amgrad::error& e) {
+    usage_fail(e.what());
+  }
   for (std::size_t i = 1; i < cl.positional().size(); ++i)
-    params.push_back(parse_int(cl.positional()[i], "a model parameter"));
+    spec.parameters.push_back(parse_int(cl.positional()[i], "a model parameter"));
   const amgrad::operand_format format{parse_int(cl.required("--bits"), "--bits"), cl.flag("--signed")};
   if (format.bits < amgrad::min_bits || format.bits > amgrad::max_bits)
     usage_fail("--bits must be between ", amgrad::min_bits, " and ", amgrad::max_bits, ", got ", format.bits);
   const std::string out_path = cl.required("-o");
   const auto to = output_format_of(cl, "--to", amgrad::table_format::date);
-  auto lut = make_builtin_table(model, params, format);
+  auto lut = make_builtin_table(spec, format);
   if (to == amgrad::table_format::date) {
-    std::string call = model;
-    for (int p : params) call += " " + std::to_string(p);
-    amgrad::write_date(out_path, {{amgrad::detail::concat("model=", call, ", QUANTIZATION_BIT=", format.bits,
+    std::string call = spec.name;
+    for (int p : spec.parameters) call += " " + std::to_string(p);
+    amgrad::write_date(out_path, {{amgrad::concat("model=", call, ", QUANTIZATION_BIT=", format.bits,
                                                           ", signed=", format.is_signed ? 1 : 0,
                                                           ", made by amgrad-lut ", AMGRAD_VERSION_STRING)},
                                    std::move(lut), {}, {}});
@@ -311,7 +297,7 @@ int run(const std::vector<std::string>& args) {
   const std::string& command = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "--help" || command == "-h" || command == "help") {
-    std::cout << usage_text;
+    std::cout << usage_text << models_text();
     return 0;
   }
   if (command == "info") return run_info(rest);
@@ -328,7 +314,7 @@ int main(int argc, char** argv) {
   try {
     return amgrad_lut::run(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const amgrad_lut::usage_error& e) {
-    std::cerr << "amgrad-lut: " << e.what() << "\n" << amgrad_lut::usage_text;
+    std::cerr << "amgrad-lut: " << e.what() << "\n" << amgrad_lut::usage_text << amgrad_lut::models_text();
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "amgrad-lut: " << e.what() << "\n";

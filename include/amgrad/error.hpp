@@ -13,8 +13,7 @@ class error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-namespace detail {
-
+// Builds a message from anything that streams: concat("K = ", k, " is too deep").
 template <class... Parts>
 std::string concat(Parts&&... parts) {
   std::ostringstream out;
@@ -22,22 +21,25 @@ std::string concat(Parts&&... parts) {
   return out.str();
 }
 
-// Throws amgrad::error whose message is "<where>: <what...>".
+// Throws amgrad::error whose message is "<where>: <what...>". Public, so that code built on
+// amgrad (framework bindings, tools) reports its own checks the same way.
 template <class... Parts>
 [[noreturn]] void fail(const char* where, Parts&&... what) {
   throw error(concat(where, ": ", std::forward<Parts>(what)...));
 }
+
+template <class... Parts>
+void require(bool condition, const char* where, Parts&&... what) {
+  if (!condition) fail(where, std::forward<Parts>(what)...);
+}
+
+namespace detail {
 
 // A model's or a scheme's integer parameter, checked where it is constructed (constexpr, so a
 // literal in range costs nothing and one out of range fails to compile in a constant).
 constexpr void require_in_range(const char* where, const char* what, int value, int lo, int hi) {
   if (value < lo || value > hi)
     fail(where, what, " = ", value, " is out of range [", lo, ", ", hi, "]");
-}
-
-template <class... Parts>
-void require(bool condition, const char* where, Parts&&... what) {
-  if (!condition) fail(where, std::forward<Parts>(what)...);
 }
 
 }  // namespace detail

@@ -36,9 +36,9 @@ struct matrix_view {
 template <class T>
 matrix_view<T> row_major(T* data, std::size_t rows, std::size_t cols, std::size_t ld = 0) {
   if (ld == 0) ld = cols;
-  detail::require(ld >= cols, "amgrad::row_major", "leading dimension ", ld,
+  amgrad::require(ld >= cols, "amgrad::row_major", "leading dimension ", ld,
                   " is smaller than the column count ", cols);
-  detail::require(data != nullptr || rows * cols == 0, "amgrad::row_major",
+  amgrad::require(data != nullptr || rows * cols == 0, "amgrad::row_major",
                   "null data for a ", rows, "x", cols, " matrix");
   return {data, rows, cols, static_cast<std::ptrdiff_t>(ld), 1};
 }

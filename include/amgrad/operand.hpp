@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "amgrad/config.hpp"
 #include "amgrad/error.hpp"
+#include "amgrad/type_list.hpp"
 
 namespace amgrad {
 
@@ -46,7 +48,7 @@ struct operand_format {
 };
 
 inline std::string to_string(operand_format f) {
-  return detail::concat(f.is_signed ? "s" : "u", f.bits);
+  return amgrad::concat(f.is_signed ? "s" : "u", f.bits);
 }
 
 enum class signedness : bool { unsigned_operand = false, signed_operand = true };
@@ -82,14 +84,32 @@ using s6 = signed_operand<6>;
 using s7 = signed_operand<7>;
 using s8 = signed_operand<8>;
 
+// ---- the operand types, listed once --------------------------------------------------------
+
 namespace detail {
-template <class T, class = void>
-struct is_operand : std::false_type {};
-template <int B, signedness S>
-struct is_operand<operand<B, S>, void> : std::true_type {};
+template <signedness Sign, int... Offsets>
+constexpr type_list<operand<min_bits + Offsets, Sign>...> operands_of(
+    std::integer_sequence<int, Offsets...>) {
+  return {};
+}
+inline constexpr auto widths = std::make_integer_sequence<int, max_bits - min_bits + 1>{};
 }  // namespace detail
 
-template <class T>
-inline constexpr bool is_operand_v = detail::is_operand<T>::value;
+// Every operand type the library supports: widths 2..8, unsigned then signed. Tools, registries
+// and tests that pick an operand at run time iterate this list.
+using operand_types = decltype(concat(detail::operands_of<signedness::unsigned_operand>(detail::widths),
+                                      detail::operands_of<signedness::signed_operand>(detail::widths)));
+static_assert(operand_types::size == 2 * (max_bits - min_bits + 1),
+              "amgrad::operand_types: every width, both signednesses");
+
+// Calls f(std::type_identity<Operand>{}) for the operand type of a run-time format; throws
+// amgrad::error for a format outside the library's range.
+template <class F>
+void with_operand(operand_format format, F&& f) {
+  format.validate("amgrad::with_operand");
+  for_each_type(operand_types{}, [&](auto t) {
+    if (decltype(t)::type::format == format) f(t);
+  });
+}
 
 }  // namespace amgrad

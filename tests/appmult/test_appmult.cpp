@@ -3,7 +3,7 @@
 using namespace amgrad;
 
 TEST_CASE("appmult runs forward and every backward of a policy set against the reference") {
-  const appmult<truncated, s7, lut2d<window<4>>> engine{truncated{6}};
+  const appmult<truncated, s7, lut2d> engine{truncated{6}, lut2d{4}};
   const std::size_t m = 13, n = 31, k = 29;
   const auto a = test::random_codes<s7>(m * k), b = test::random_codes<s7>(k * n);
   const auto dy = test::random_floats(m * n);

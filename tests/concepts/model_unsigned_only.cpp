@@ -1,5 +1,5 @@
 // Must NOT compile: ETM has no signed definition, and instantiating it with a signed operand
-// must stop at check_model's static_assert (built by the compile-failure test in CMakeLists.txt).
+// must stop at the multiplier_model check (tests/concepts/CMakeLists.txt).
 #include "amgrad/appmult.hpp"
 #include "amgrad/gradient/ste.hpp"
 #include "amgrad/multiplier/etm.hpp"

@@ -100,7 +100,7 @@ TEST_CASE("lut2d with the published boundary rule reproduces the published x16 t
   for (const auto& f : reference_files) {
     CAPTURE(f.name);
     const auto& file = load(f);
-    const auto g = amgrad::lut2d<>{f.hws, amgrad::boundary_rule::published}.tables(file.lut);
+    const auto g = amgrad::lut2d{f.hws, amgrad::boundary_rule::published}.tables(file.lut);
     const auto da = amgrad::to_fixed_point(g.da, 16.0);
     const auto db = amgrad::to_fixed_point(g.db, 16.0);
     std::size_t wrong_a = 0, wrong_b = 0;
@@ -119,7 +119,7 @@ TEST_CASE("lut2d with Eq. 6 keeps the published interior and recomputes the boun
     const auto& file = load(f);
     const auto& lut = file.lut;
     const int n = lut.side(), h = f.hws;
-    const auto g = amgrad::lut2d<>{h, amgrad::boundary_rule::eq6}.tables(lut);
+    const auto g = amgrad::lut2d{h, amgrad::boundary_rule::eq6}.tables(lut);
     const auto da = amgrad::to_fixed_point(g.da, 16.0);
     const auto db = amgrad::to_fixed_point(g.db, 16.0);
     const auto interior = [&](int x) { return x > h && x < n - 1 - h; };

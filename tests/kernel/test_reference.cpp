@@ -45,7 +45,7 @@ TEST_CASE("reference forward equals the naive loop over the model, on ragged ran
 TEST_CASE("reference backward equals a float64 loop over the gradient functions") {
   using Op = s6;
   const auto lut = make_product_table<Op>(truncated{4});
-  const auto g = lut2d<window<3>>{}.tables(lut);
+  const auto g = lut2d{3}.tables(lut);
   const std::size_t m = 17, n = 9, k = 23;
   const auto a = test::random_codes<Op>(m * k), b = test::random_codes<Op>(k * n);
   const auto dy = test::random_floats(m * n);

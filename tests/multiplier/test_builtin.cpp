@@ -1,4 +1,7 @@
 #include <algorithm>
+#include <fstream>
+#include <string>
+#include <vector>
 #include <string_view>
 
 #include "properties.hpp"
@@ -12,12 +15,67 @@ static_assert(product_array<u4>(etm{2})[7 * 16 + 6] == 31);
 static_assert(product_array<s4>(bam{1, 3})[s4::code(-7) * 16 + s4::code(7)] == -bam{1, 3}(u4{}, 7, 7));
 static_assert(is_builtin_model("drum") && !is_builtin_model("broken_array"));
 
-TEST_CASE("the built-in names are distinct and each model's name is listed") {
-  auto names = builtin_model_names;
+TEST_CASE("the built-in list: distinct names, and the tests' model list is the same list") {
+  std::vector<std::string_view> names;
+  for_each_type(builtin_models{}, [&](auto t) { names.push_back(decltype(t)::type::name); });
+  std::vector<std::string_view> tested;
+  hana::for_each(test::all_models,
+                 [&](const auto& model) { tested.push_back(std::decay_t<decltype(model)>::name); });
+  CHECK(tested == names);
   std::sort(names.begin(), names.end());
   CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
-  hana::for_each(test::all_models, [](const auto& model) {
-    CHECK(is_builtin_model(std::decay_t<decltype(model)>::name));
+}
+
+TEST_CASE("model specs: parsed, constructed from the list, and refused with a clear message") {
+  CHECK(parse_model_spec("drum:3").name == "drum");
+  CHECK(parse_model_spec("bam:8,2").parameters == std::vector<int>{8, 2});
+  CHECK(parse_model_spec("exact").parameters.empty());
+  CHECK_THROWS_WITH_AS(parse_model_spec("drum:3x"), doctest::Contains("not a decimal integer"),
+                       error);
+  CHECK_THROWS_WITH_AS(parse_model_spec("drum:"), doctest::Contains("not a decimal integer"),
+                       error);
+  CHECK_THROWS_WITH_AS(parse_model_spec(":3"), doctest::Contains("no model name"), error);
+  CHECK(make_product_table(parse_model_spec("bam:1,3"), s4::format) ==
+        make_product_table<s4>(bam{1, 3}));
+  CHECK(make_product_table(parse_model_spec("perforated:1,2"), u6::format) ==
+        make_product_table<u6>(perforated{1, 2}));
+  CHECK_THROWS_WITH_AS(make_product_table(parse_model_spec("drum:3,4"), u8::format),
+                       doctest::Contains("drum takes 1 parameter(s) (drum:k), got 2"), error);
+  CHECK_THROWS_WITH_AS(make_product_table(parse_model_spec("broken_array:2"), u8::format),
+                       doctest::Contains("unknown model 'broken_array'"), error);
+  CHECK_THROWS_WITH_AS(make_product_table(parse_model_spec("etm:3"), s8::format),
+                       doctest::Contains("no signed definition"), error);
+  CHECK_THROWS_AS(make_product_table(parse_model_spec("drum:99"), u8::format), error);
+  CHECK(builtin_model_usage().find("perforated:i,n") != std::string::npos);
+}
+
+// The README's model table is checked against the list: one row per built-in model, spelled
+// `name{params}` with the list's parameter names (`name` alone without parameters), in the list's order, "unsigned only" exactly
+// where the model has no signed definition.
+TEST_CASE("the README's model table agrees with the built-in list") {
+  std::ifstream readme(AMGRAD_README);
+  REQUIRE(readme.good());
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(readme, line);)
+    if (line.rfind("| `", 0) == 0 && line.find("` |") != std::string::npos) rows.push_back(line);
+  std::size_t row = 0;
+  for_each_type(builtin_models{}, [&](auto t) {
+    using Model = typename decltype(t)::type;
+    std::string spelled = concat("| `", Model::name);
+    if (Model::parameters.size() != 0) {
+      spelled += "{";
+      for (std::size_t i = 0; i < Model::parameters.size(); ++i)
+        spelled += concat(i ? ", " : "", Model::parameters[i]);
+      spelled += "}";
+    }
+    spelled += "` |";
+    const auto it = std::find_if(rows.begin(), rows.end(),
+                                 [&](const std::string& r) { return r.rfind(spelled, 0) == 0; });
+    CAPTURE(spelled);
+    REQUIRE(it != rows.end());
+    CHECK(static_cast<std::size_t>(it - rows.begin()) >= row);  // the list's order
+    row = static_cast<std::size_t>(it - rows.begin());
+    CHECK((it->find("unsigned only") == std::string::npos) == Model::supports_signed);
   });
 }
 

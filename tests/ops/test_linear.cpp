@@ -15,7 +15,7 @@ quant::mapping mapping_for() {
 }
 
 const auto operands = hana::tuple_t<u8, u7, s8>;
-const auto schemes = hana::make_tuple(ste{}, lut1d{}, lut2d<>{});
+const auto schemes = hana::make_tuple(ste{}, lut1d{}, lut2d{});
 const auto models = hana::make_tuple(exact{}, truncated{7});
 
 // Independent quantizer (test side): value and clip mask as torch's fake-quant defines them.

@@ -16,7 +16,8 @@
 #include <vector>
 
 #include "amgrad/gradient/lut2d.hpp"
-#include "amgrad/gradient/scheme.hpp"
+#include "amgrad/concepts.hpp"
+#include "amgrad/table/gradient_tables.hpp"
 
 namespace amgrad {
 
@@ -29,10 +30,8 @@ inline float average_rate(const std::vector<float>& line, int first_value, rate_
   const auto n = static_cast<double>(line.size());
   const double front = line.front(), back = line.back();
   switch (rule) {
-    case rate_rule::signed_range: {
-      const float magnitude = range_rate(line);
-      return back < front ? -magnitude : magnitude;
-    }
+    case rate_rule::signed_range:
+      return signed_range_rate(line);
     case rate_rule::secant:
       return static_cast<float>((back - front) / (n - 1));
     case rate_rule::least_squares: {
@@ -69,7 +68,7 @@ struct lut1d {
     separable_gradients out{f, std::vector<float>(static_cast<std::size_t>(n)),
                             std::vector<float>(static_cast<std::size_t>(n))};
     if (rule == rate_rule::lut2d_mean) {
-      const auto full = lut2d<>{hws, boundary_rule::eq6}.tables(lut);
+      const auto full = lut2d{hws, boundary_rule::eq6}.tables(lut);
       for (int c = 0; c < n; ++c) {
         double sum_a = 0, sum_b = 0;
         for (int other = 0; other < n; ++other) {
@@ -91,5 +90,7 @@ struct lut1d {
   }
   gradient_tables tables(const product_table& lut) const { return factors(lut).expand(); }
 };
+
+static_assert(separable_scheme<lut1d>);
 
 }  // namespace amgrad

@@ -1,7 +1,9 @@
 #pragma once
 // LUT-2D gradient (DATE'25 Eq. 4-6): box-smooth the truth table along one operand with half
 // window HWS, then take a central difference; near the edges, where the window does not fit,
-// use the column's (max - min) / 2^B.
+// use the column's (max - min) / 2^B, signed as the column's end-to-end change
+// AM(a_max, b) - AM(a_min, b) (the paper's multipliers are unsigned, where the sign is +; for a
+// signed operand (max - min) alone has the wrong sign wherever the slope is negative).
 //
 // The arithmetic reproduces the published tables' float32 order exactly (numpy pairwise sum,
 // mean rounded to float32, float32 difference), so the interior matches them bit for bit.
@@ -10,27 +12,24 @@
 #include <cstdint>
 #include <vector>
 
-#include "amgrad/gradient/scheme.hpp"
+#include "amgrad/concepts.hpp"
+#include "amgrad/table/gradient_tables.hpp"
+#include "amgrad/table/table.hpp"
 
 namespace amgrad {
 
-// Half window size policy. `auto_hws` picks the paper's default for the operand width.
+// The half window size that means "the paper's default for the table's width".
 inline constexpr int auto_hws = -1;
-
-template <int HWS = auto_hws>
-struct window {
-  static_assert(HWS == auto_hws || (HWS >= 0 && HWS <= 64),
-                "amgrad::window<HWS>: HWS must be between 0 and 64 (or auto_hws)");
-  static constexpr int half_width = HWS;
-};
 
 // 32 for 8-bit and 16 for 7-bit as in the paper, halved per bit below that (at least 1).
 constexpr int default_hws(int bits) { return bits >= 3 ? (1 << (bits - 3)) : 1; }
 
 // Where the boundary values of dAM/da come from.
 enum class boundary_rule {
-  eq6,        // (max - min) / 2^B over the column b, for that b: what Eq. 6 says
-  published,  // over row b: the slicing slip in the authors' script; reproduces their tables
+  eq6,        // (max - min) / 2^B over the column b, for that b: what Eq. 6 says (signed as
+              // the column's change, for signed operands)
+  published,  // over row b, unsigned: the slicing slip in the authors' script; reproduces their
+              // tables (which are all unsigned)
 };
 
 namespace detail {
@@ -62,6 +61,15 @@ inline float pairwise_sum_f32(const float* x, std::ptrdiff_t n) {
 inline float range_rate(const std::vector<float>& line) {
   const auto [lo, hi] = std::minmax_element(line.begin(), line.end());
   return (*hi - *lo) / static_cast<float>(line.size());
+}
+
+// Eq. 6's (max - min) / 2^B with the sign that (max - min) loses: that of the line's end-to-end
+// change, AM(x_max) - AM(x_min). For the exact s8 multiplier at b = -100 the slope along a is
+// -100, and (max - min)/2^B alone would give +99.6. Unsigned lines of a monotone multiplier
+// rise, so this changes nothing for them (and the published tables are unsigned).
+inline float signed_range_rate(const std::vector<float>& line) {
+  const float magnitude = range_rate(line);
+  return line.back() < line.front() ? -magnitude : magnitude;
 }
 
 // Derivative of one line of the table (a column for dAM/da) by Eq. 4-6; `boundary` fills the
@@ -103,12 +111,14 @@ inline void require_hws(int hws, operand_format f, const char* where) {
 
 }  // namespace detail
 
-template <class Window = window<>>
+// The half window size has one knob: the `hws` member, set at construction (a constexpr value
+// where a configuration is fixed at compile time: `constexpr lut2d scheme{16};`) or changed at
+// run time. auto_hws resolves to default_hws(bits) of the table the scheme is applied to.
 struct lut2d {
   static constexpr const char* name = "lut2d";
   static constexpr bool is_separable = false;
 
-  int hws = Window::half_width;  // auto_hws: default_hws(bits) of the table
+  int hws = auto_hws;
   boundary_rule boundary = boundary_rule::eq6;
 
   int resolved_hws(operand_format f) const { return hws == auto_hws ? default_hws(f.bits) : hws; }
@@ -123,18 +133,22 @@ struct lut2d {
     for (int b = 0; b < n; ++b) {  // dAM/da: along a, for fixed b
       const auto column = detail::table_column(lut, b);
       const float edge = boundary == boundary_rule::eq6
-                             ? detail::range_rate(column)
+                             ? detail::signed_range_rate(column)
                              : detail::range_rate(detail::table_row(lut, b));
       detail::smoothed_derivative(column, h, edge, derivative.data());
       for (int a = 0; a < n; ++a) out.da(a, b) = derivative[static_cast<std::size_t>(a)];
     }
     for (int a = 0; a < n; ++a) {  // dAM/db: along b, for fixed a; both rules agree here
       const auto row = detail::table_row(lut, a);
-      detail::smoothed_derivative(row, h, detail::range_rate(row), derivative.data());
+      const float edge = boundary == boundary_rule::eq6 ? detail::signed_range_rate(row)
+                                                        : detail::range_rate(row);
+      detail::smoothed_derivative(row, h, edge, derivative.data());
       for (int b = 0; b < n; ++b) out.db(a, b) = derivative[static_cast<std::size_t>(b)];
     }
     return out;
   }
 };
+
+static_assert(gradient_scheme<lut2d> && !separable_scheme<lut2d>);
 
 }  // namespace amgrad

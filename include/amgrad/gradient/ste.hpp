@@ -1,6 +1,7 @@
 #pragma once
 // Straight-through estimator: the gradients of the accurate product, dAM/da = b, dAM/db = a.
-#include "amgrad/gradient/scheme.hpp"
+#include "amgrad/concepts.hpp"
+#include "amgrad/table/gradient_tables.hpp"
 
 namespace amgrad {
 
@@ -19,5 +20,7 @@ struct ste {
   }
   gradient_tables tables(const product_table& lut) const { return factors(lut).expand(); }
 };
+
+static_assert(separable_scheme<ste>);
 
 }  // namespace amgrad

@@ -12,6 +12,8 @@
 // Omitted cells contribute nothing, and the kept bits are added exactly. bam{0, 0} is the exact
 // multiplier and bam{0, k} is truncated{k}. Signed operands use sign-magnitude (the paper's
 // array is unsigned; the magnitudes go through the same B-bit array).
+#include <array>
+
 #include "amgrad/error.hpp"
 #include "amgrad/multiplier/model.hpp"
 
@@ -20,6 +22,8 @@ namespace amgrad {
 struct bam {
   static constexpr const char* name = "bam";
   static constexpr bool supports_signed = true;  // sign-magnitude
+  // Constructor arguments, in order: tools spell the model "bam:hbl,vbl".
+  static constexpr std::array<const char*, 2> parameters{"hbl", "vbl"};
 
   int hbl = 0;  // rows i < hbl (bits of b) are omitted
   int vbl = 0;  // columns i + j < vbl are omitted

@@ -12,6 +12,8 @@
 // Per operand, the approximation x' satisfies |x' - x| / x <= 2^-(k-1), so the relative error of
 // the product is at most (1 + 2^-(k-1))^2 - 1 (tight). The paper's unit is unsigned; signed
 // operands use sign-magnitude (|x| goes through the unsigned unit, the sign is applied after).
+#include <array>
+
 #include "amgrad/error.hpp"
 #include "amgrad/multiplier/model.hpp"
 
@@ -20,6 +22,8 @@ namespace amgrad {
 struct drum {
   static constexpr const char* name = "drum";
   static constexpr bool supports_signed = true;  // sign-magnitude
+  // Constructor arguments, in order: tools spell the model "drum:k".
+  static constexpr std::array<const char*, 1> parameters{"k"};
 
   int k = 0;  // bits kept from the leading one of each operand
 

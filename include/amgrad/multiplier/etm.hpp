@@ -15,6 +15,8 @@
 // etm{0} and any k >= B are exact. The paper defines the design on unsigned operands only, and
 // its bit-pattern rule has no sign-magnitude counterpart there, so signed operands are refused at
 // compile time.
+#include <array>
+
 #include "amgrad/error.hpp"
 #include "amgrad/multiplier/model.hpp"
 
@@ -23,6 +25,8 @@ namespace amgrad {
 struct etm {
   static constexpr const char* name = "etm";
   static constexpr bool supports_signed = false;
+  // Constructor arguments, in order: tools spell the model "etm:k".
+  static constexpr std::array<const char*, 1> parameters{"k"};
 
   int k = 0;  // width of the non-multiplication (low) part of each operand
 

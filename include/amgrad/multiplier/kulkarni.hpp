@@ -12,6 +12,8 @@
 // some digit of a and some digit of b are both 3, and never exceeds a * b.
 // Signed operands use sign-magnitude (the paper's multiplier is unsigned; |x| <= 2^(B-1) fits the
 // B-bit, zero-extended array).
+#include <array>
+
 #include "amgrad/multiplier/model.hpp"
 
 namespace amgrad {
@@ -19,6 +21,8 @@ namespace amgrad {
 struct kulkarni {
   static constexpr const char* name = "kulkarni";
   static constexpr bool supports_signed = true;  // sign-magnitude
+  // Constructor arguments, in order: tools spell the model "kulkarni".
+  static constexpr std::array<const char*, 0> parameters{};
 
   // The underdesigned 2x2 block.
   AMGRAD_HOST_DEVICE static constexpr std::uint32_t block(std::uint32_t x, std::uint32_t y) {

@@ -11,6 +11,8 @@
 // involved. The result never exceeds a * b, is exact when an operand is a power of two, and its
 // relative error is at most 1/9 (11.1%, at f_a = f_b = 1/2). Signed operands use sign-magnitude:
 // a logarithm exists only for |x|, and the sign of the product is applied afterwards.
+#include <array>
+
 #include "amgrad/multiplier/model.hpp"
 
 namespace amgrad {
@@ -18,6 +20,8 @@ namespace amgrad {
 struct mitchell {
   static constexpr const char* name = "mitchell";
   static constexpr bool supports_signed = true;  // sign-magnitude
+  // Constructor arguments, in order: tools spell the model "mitchell".
+  static constexpr std::array<const char*, 0> parameters{};
 
   AMGRAD_HOST_DEVICE constexpr std::uint32_t unsigned_product(int, std::uint32_t a,
                                                               std::uint32_t b) const {

@@ -10,28 +10,13 @@
 // constexpr-constructible members, so a model instance works at compile time, on the host and in
 // a CUDA kernel alike.
 #include <cstdint>
-#include <type_traits>
-#include <utility>
 
+#include "amgrad/concepts.hpp"
 #include "amgrad/config.hpp"
 #include "amgrad/operand.hpp"
 
 namespace amgrad {
 namespace detail {
-
-template <class M, class = void>
-struct has_model_members : std::false_type {};
-template <class M>
-struct has_model_members<M, std::void_t<decltype(M::name), decltype(M::supports_signed)>>
-    : std::true_type {};
-
-template <class M, class Operand, class = void>
-struct is_callable_model : std::false_type {};
-template <class M, class Operand>
-struct is_callable_model<
-    M, Operand,
-    std::void_t<decltype(std::declval<const M&>()(Operand{}, 0, 0))>>
-    : std::is_convertible<decltype(std::declval<const M&>()(Operand{}, 0, 0)), std::int64_t> {};
 
 // Sign-magnitude extension of an unsigned design: |a| and |b| go through the unsigned circuit
 // on the full B bits (|-2^(B-1)| = 2^(B-1) still fits), and the result is negated when the signs
@@ -55,27 +40,29 @@ AMGRAD_HOST_DEVICE constexpr int bit_length(std::uint32_t x) {
   return n;
 }
 
-}  // namespace detail
-
-// Compile-time check of a (model, operand) pair, with messages a user can act on.
+// The compile-time checks of a (model, operand) pair, with messages a user can act on; every
+// class and function that takes a model runs them first.
 template <class Model, class Operand>
-constexpr void check_model() {
-  static_assert(is_operand_v<Operand>,
-                "amgrad: the second argument must be an amgrad::operand<Bits, Signedness>");
-  static_assert(detail::has_model_members<Model>::value,
+constexpr bool checked_model() {
+  static_assert(operand_policy<Operand>,
+                "amgrad: the operand must be an amgrad::operand<Bits, Signedness> (2..8 bits)");
+  static_assert(named<Model> && declares_signedness<Model>,
                 "amgrad: a multiplier model needs `static constexpr const char* name` and "
                 "`static constexpr bool supports_signed`");
-  static_assert(detail::is_callable_model<Model, Operand>::value,
+  static_assert(multiplies<Model, Operand>,
                 "amgrad: a multiplier model needs `constexpr int32_t operator()(Operand, int a, "
                 "int b) const` returning an integer");
-  static_assert(Model::supports_signed || !Operand::is_signed,
+  static_assert(defined_for<Model, Operand>,
                 "amgrad: this multiplier model has no signed definition; use an unsigned operand");
+  return true;
 }
+
+}  // namespace detail
 
 // Calls a model on two operand values after the compile-time checks.
 template <class Operand, class Model>
 AMGRAD_HOST_DEVICE constexpr std::int32_t multiply(const Model& model, int a, int b) {
-  check_model<Model, Operand>();
+  static_assert(detail::checked_model<Model, Operand>());
   return static_cast<std::int32_t>(model(Operand{}, a, b));
 }
 

@@ -12,6 +12,8 @@
 // Only the unsigned array is modelled: a signed (two's complement or Booth) array perforates
 // differently weighted rows, which sign-magnitude would not reproduce, so signed operands are
 // refused at compile time.
+#include <array>
+
 #include "amgrad/error.hpp"
 #include "amgrad/multiplier/model.hpp"
 
@@ -20,13 +22,15 @@ namespace amgrad {
 struct perforated {
   static constexpr const char* name = "perforated";
   static constexpr bool supports_signed = false;
+  // Constructor arguments, in order: tools spell the model "perforated:i,n".
+  static constexpr std::array<const char*, 2> parameters{"i", "n"};
 
   int first = 0;  // index of the first omitted partial product (bit of b)
   int count = 0;  // how many consecutive partial products are omitted
 
   constexpr perforated(int first_row, int row_count) : first(first_row), count(row_count) {
     if (first < 0 || count < 0 || first + count > max_bits)
-      detail::fail("amgrad::perforated", "rows [", first, ", ", first + count,
+      amgrad::fail("amgrad::perforated", "rows [", first, ", ", first + count,
                    ") are not within the ", max_bits, " partial products of an operand");
   }
 

@@ -1,5 +1,6 @@
 #pragma once
-// The forward truth table of a model: at compile time for small widths, at run time otherwise.
+// The truth table of a model (the forward table every kernel reads): at compile time for small
+// widths, at run time otherwise. It sits with the models: tables know nothing of models.
 #include <array>
 #include <cstdint>
 
@@ -12,7 +13,7 @@ namespace amgrad {
 // comfortably in the compiler's constexpr budget; wider tables use make_product_table.
 template <class Operand, class Model>
 constexpr std::array<std::int32_t, Operand::size * Operand::size> product_array(const Model& model) {
-  check_model<Model, Operand>();
+  static_assert(detail::checked_model<Model, Operand>());
   static_assert(Operand::bits <= 6,
                 "amgrad::product_array: compile-time tables are for widths up to 6 bits; "
                 "use amgrad::make_product_table for wider operands");
@@ -25,7 +26,7 @@ constexpr std::array<std::int32_t, Operand::size * Operand::size> product_array(
 
 template <class Operand, class Model>
 product_table make_product_table(const Model& model = Model{}) {
-  check_model<Model, Operand>();
+  static_assert(detail::checked_model<Model, Operand>());
   product_table out(Operand::format);
   for (int a = 0; a < Operand::size; ++a)
     for (int b = 0; b < Operand::size; ++b)

@@ -18,7 +18,7 @@ class table_multiplier {
 
   explicit table_multiplier(product_table lut)
       : lut_(std::make_shared<const product_table>(std::move(lut))) {
-    detail::require(!lut_->empty(), "amgrad::table_multiplier", "the table is empty");
+    amgrad::require(!lut_->empty(), "amgrad::table_multiplier", "the table is empty");
   }
 
   template <class Operand>
@@ -31,7 +31,7 @@ class table_multiplier {
   operand_format format() const { return lut_->format(); }
 
   void require_format(operand_format wanted) const {
-    detail::require(wanted == lut_->format(), "amgrad::table_multiplier", "the table is ",
+    amgrad::require(wanted == lut_->format(), "amgrad::table_multiplier", "the table is ",
                     to_string(lut_->format()), " but the operand is ", to_string(wanted));
   }
 

@@ -5,6 +5,8 @@
 // 8_8_U_SP_WT_CL_GenMul_vertical_truncation_8cols. Reference: K. E. Wires, M. J. Schulte,
 // D. McCarley, "FPGA resource reduction through truncated multiplication", FPL 2001.
 // Signed operands use sign-magnitude.
+#include <array>
+
 #include "amgrad/error.hpp"
 #include "amgrad/multiplier/model.hpp"
 
@@ -13,6 +15,8 @@ namespace amgrad {
 struct truncated {
   static constexpr const char* name = "truncated";
   static constexpr bool supports_signed = true;
+  // Constructor arguments, in order: tools spell the model "truncated:k".
+  static constexpr std::array<const char*, 1> parameters{"k"};
 
   int columns = 0;  // k: how many least significant partial-product columns are dropped
 

@@ -1,8 +1,9 @@
 #pragma once
 // Quantized 2-D convolution (NCHW, groups = 1) through im2col on codes:
 //   A[(n, oy, ox)][(c, ky, kx)] = X code at the input pixel, or the zero point's code where the
-//   kernel reads padding (padding is done in the integer domain, so it contributes exactly 0
-//   after the cross terms, as in the reference recipe);
+//   kernel reads padding (padding in the integer domain, as in the reference recipe). After the
+//   cross terms a padded tap contributes s_x s_w (AM(Z_x, W) - Z_x W): exactly 0 for the exact
+//   multiplier, the AppMult's error at (Z_x, W) otherwise, which is what the hardware computes;
 //   B[(c, ky, kx)][o] = W code.
 // The GEMM is ops::qgemm (AppMult + Eq. 8); the backward scatters dA back with col2im and
 // applies the quantizer's clipping STE. No global state.
@@ -37,12 +38,12 @@ struct conv2d_geometry {
   std::size_t output_size() const { return batch * out_channels * out_h() * out_w(); }
 
   void validate(const char* where) const {
-    amgrad::detail::require(batch > 0 && in_channels > 0 && height > 0 && width > 0 &&
+    amgrad::require(batch > 0 && in_channels > 0 && height > 0 && width > 0 &&
                                 out_channels > 0 && kernel_h > 0 && kernel_w > 0,
                             where, "every size must be positive");
-    amgrad::detail::require(stride_h > 0 && stride_w > 0 && dilation_h > 0 && dilation_w > 0,
+    amgrad::require(stride_h > 0 && stride_w > 0 && dilation_h > 0 && dilation_w > 0,
                             where, "stride and dilation must be positive");
-    amgrad::detail::require(height + 2 * pad_h >= extent_h() && width + 2 * pad_w >= extent_w(),
+    amgrad::require(height + 2 * pad_h >= extent_h() && width + 2 * pad_w >= extent_w(),
                             where, "the ", extent_h(), "x", extent_w(),
                             " (dilated) kernel does not fit the padded ", height + 2 * pad_h, "x",
                             width + 2 * pad_w, " input");
@@ -65,11 +66,13 @@ struct conv2d_grads {
   std::vector<float> dbias;  // [out]
 };
 
-namespace detail {
+}  // namespace amgrad::ops
+
+namespace amgrad::detail {
 
 // Calls f(row, col, input index or -1 for padding) for every im2col entry.
 template <class F>
-void for_each_im2col(const conv2d_geometry& g, F&& f) {
+void for_each_im2col(const ops::conv2d_geometry& g, F&& f) {
   const std::size_t oh = g.out_h(), ow = g.out_w(), kk = g.gemm_k();
   for (std::size_t n = 0; n < g.batch; ++n)
     for (std::size_t oy = 0; oy < oh; ++oy)
@@ -97,7 +100,9 @@ void for_each_im2col(const conv2d_geometry& g, F&& f) {
       }
 }
 
-}  // namespace detail
+}  // namespace amgrad::detail
+
+namespace amgrad::ops {
 
 // x[N][C][H][W], w[out][C][kh][kw], bias empty or [out]; y[N][out][OH][OW].
 template <engine Engine>
@@ -110,7 +115,7 @@ conv2d_state conv2d_forward(const Engine& am, std::span<const float> x, std::spa
   detail::require_size(where, "x", x.size(), g.input_size());
   detail::require_size(where, "w", w.size(), g.weight_size());
   detail::require_size(where, "y", y.size(), g.output_size());
-  amgrad::detail::require(xq.channels() == 1, where, "activations are quantized per tensor");
+  amgrad::require(xq.channels() == 1, where, "activations are quantized per tensor");
 
   auto qx = quant::quantize<Operand>(x, xq);
   auto qw = quant::quantize<Operand>(w, wq, g.out_channels);

@@ -36,10 +36,12 @@ struct linear_grads {
   std::vector<float> dbias;  // [out]
 };
 
-namespace detail {
+}  // namespace amgrad::ops
+
+namespace amgrad::detail {
 
 inline void require_size(const char* where, const char* what, std::size_t got, std::size_t want) {
-  amgrad::detail::require(got == want, where, what, " has ", got, " values, expected ", want);
+  amgrad::require(got == want, where, what, " has ", got, " values, expected ", want);
 }
 
 // w[out][in] codes -> B[in][out].
@@ -61,7 +63,9 @@ inline void weight_ste(const std::vector<float>& dw_codes, const std::vector<std
   }
 }
 
-}  // namespace detail
+}  // namespace amgrad::detail
+
+namespace amgrad::ops {
 
 // y must hold batch*out floats. bias may be empty. wq is per tensor or per output channel.
 template <engine Engine>
@@ -73,9 +77,9 @@ linear_state linear_forward(const Engine& am, std::span<const float> x, std::spa
   detail::require_size(where, "x", x.size(), shape.batch * shape.in);
   detail::require_size(where, "w", w.size(), shape.out * shape.in);
   detail::require_size(where, "y", y.size(), shape.batch * shape.out);
-  amgrad::detail::require(shape.in > 0 && shape.out > 0, where, "empty layer ", shape.in, " -> ",
+  amgrad::require(shape.in > 0 && shape.out > 0, where, "empty layer ", shape.in, " -> ",
                           shape.out);
-  amgrad::detail::require(xq.channels() == 1, where, "activations are quantized per tensor");
+  amgrad::require(xq.channels() == 1, where, "activations are quantized per tensor");
 
   auto qx = quant::quantize<Operand>(x, xq);
   auto qw = quant::quantize<Operand>(w, wq, shape.out);

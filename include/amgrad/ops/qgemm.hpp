@@ -16,28 +16,20 @@
 #include <span>
 #include <vector>
 
+#include "amgrad/concepts.hpp"
 #include "amgrad/error.hpp"
 #include "amgrad/matrix.hpp"
 #include "amgrad/quant/affine.hpp"
 
 namespace amgrad::ops {
 
-// What ops need from an engine (amgrad::appmult<Model, Operand, Scheme> has it).
-template <class E>
-concept engine = requires(const E& e, matrix_view<const code_t> a, matrix_view<const code_t> b,
-                          matrix_view<std::int32_t> y, matrix_view<const float> dy,
-                          matrix_view<float> d) {
-  typename E::operand_type;
-  e.forward(a, b, y);
-  e.backward_da(a, b, dy, d);
-  e.backward_db(a, b, dy, d);
-};
-
 struct gemm_shape {
   std::size_t m = 0, k = 0, n = 0;
 };
 
-namespace detail {
+}  // namespace amgrad::ops
+
+namespace amgrad::detail {
 
 template <class Operand>
 std::vector<std::int64_t> row_value_sums(matrix_view<const code_t> a) {
@@ -58,14 +50,16 @@ std::vector<std::int64_t> column_value_sums(matrix_view<const code_t> b) {
 template <class Operand>
 void require_qgemm_params(const char* where, const quant::params& xq, const quant::params& wq,
                           std::size_t n) {
-  amgrad::detail::require(xq.channels() == 1, where,
+  amgrad::require(xq.channels() == 1, where,
                           "activations are quantized per tensor, got ", xq.channels(),
                           " channels");
   quant::validate<Operand>(xq, 1, where);
   quant::validate<Operand>(wq, n, where);
 }
 
-}  // namespace detail
+}  // namespace amgrad::detail
+
+namespace amgrad::ops {
 
 // y = dequantized AM-GEMM (+ bias, may be empty). `acc` receives Y (int32, M x N).
 template <engine Engine>
@@ -76,7 +70,7 @@ void qgemm_forward(const Engine& am, matrix_view<const code_t> a, matrix_view<co
   constexpr const char* where = "amgrad::ops::qgemm_forward";
   amgrad::detail::require_gemm_shapes(where, a, b, y);
   amgrad::detail::require_same_shape(where, "the accumulator", acc, y);
-  amgrad::detail::require(bias.empty() || bias.size() == b.cols, where, "bias has ", bias.size(),
+  amgrad::require(bias.empty() || bias.size() == b.cols, where, "bias has ", bias.size(),
                           " entries for ", b.cols, " outputs");
   detail::require_qgemm_params<Operand>(where, xq, wq, b.cols);
 

@@ -43,15 +43,15 @@ struct params {
 // params, with one entry, fits any count).
 template <class Operand>
 void validate(const params& p, std::size_t channels, const char* where) {
-  detail::require(!p.scale.empty() && p.scale.size() == p.zero_point.size(), where,
+  amgrad::require(!p.scale.empty() && p.scale.size() == p.zero_point.size(), where,
                   "params need as many zero points as scales (got ", p.scale.size(), " scales, ",
                   p.zero_point.size(), " zero points)");
-  detail::require(p.scale.size() == 1 || p.scale.size() == channels, where, "params have ",
+  amgrad::require(p.scale.size() == 1 || p.scale.size() == channels, where, "params have ",
                   p.scale.size(), " channels but the tensor has ", channels);
   for (std::size_t c = 0; c < p.scale.size(); ++c) {
-    detail::require(std::isfinite(p.scale[c]) && p.scale[c] > 0.0f, where, "scale[", c, "] = ",
+    amgrad::require(std::isfinite(p.scale[c]) && p.scale[c] > 0.0f, where, "scale[", c, "] = ",
                     p.scale[c], " must be finite and positive");
-    detail::require(Operand::format.contains_value(p.zero_point[c]), where, "zero point[", c,
+    amgrad::require(Operand::format.contains_value(p.zero_point[c]), where, "zero point[", c,
                     "] = ", p.zero_point[c], " is outside the ", to_string(Operand::format),
                     " value range");
   }
@@ -70,27 +70,31 @@ params make_params(float scale, int zero_point = 0) {
   return make_params<Operand>(std::vector<float>{scale}, std::vector<int>{zero_point});
 }
 
-namespace detail {
+}  // namespace amgrad::quant
+
+namespace amgrad::detail {
 
 template <class Operand>
-std::pair<float, int> from_range(float lo, float hi, mapping m, const char* where) {
-  amgrad::detail::require(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, where,
+std::pair<float, int> from_range(float lo, float hi, quant::mapping m, const char* where) {
+  amgrad::require(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, where,
                           "range [", lo, ", ", hi, "] is not a finite interval");
   lo = std::min(lo, 0.0f);  // zero must be exact: padding and ReLU zeros rely on it
   hi = std::max(hi, 0.0f);
-  if (m == mapping::symmetric) {
-    amgrad::detail::require(Operand::is_signed, where,
+  if (m == quant::mapping::symmetric) {
+    amgrad::require(Operand::is_signed, where,
                             "the symmetric mapping needs a signed operand, got ",
                             to_string(Operand::format));
-    const float s = std::max(std::max(-lo, hi) / static_cast<float>(Operand::max_value), min_scale);
+    const float s = std::max(std::max(-lo, hi) / static_cast<float>(Operand::max_value), quant::min_scale);
     return {s, 0};
   }
-  const float s = std::max((hi - lo) / static_cast<float>(Operand::size - 1), min_scale);
+  const float s = std::max((hi - lo) / static_cast<float>(Operand::size - 1), quant::min_scale);
   const auto z = static_cast<long>(Operand::min_value) - std::lround(lo / s);
   return {s, static_cast<int>(std::clamp<long>(z, Operand::min_value, Operand::max_value))};
 }
 
-}  // namespace detail
+}  // namespace amgrad::detail
+
+namespace amgrad::quant {
 
 // Per-tensor params from a range [lo, hi] (widened to hold 0).
 template <class Operand>
@@ -104,7 +108,7 @@ template <class Operand>
 params from_ranges(std::span<const float> lo, std::span<const float> hi,
                    mapping m = mapping::affine) {
   constexpr const char* where = "amgrad::quant::from_ranges";
-  amgrad::detail::require(lo.size() == hi.size() && !lo.empty(), where, "got ", lo.size(),
+  amgrad::require(lo.size() == hi.size() && !lo.empty(), where, "got ", lo.size(),
                           " minima and ", hi.size(), " maxima");
   params p;
   for (std::size_t c = 0; c < lo.size(); ++c) {
@@ -121,10 +125,10 @@ struct range {
 
 // Min and max of x; NaN or infinite entries throw.
 inline range tensor_range(std::span<const float> x) {
-  amgrad::detail::require(!x.empty(), "amgrad::quant::tensor_range", "empty tensor");
+  amgrad::require(!x.empty(), "amgrad::quant::tensor_range", "empty tensor");
   range r{x[0], x[0]};
   for (float v : x) {
-    amgrad::detail::require(std::isfinite(v), "amgrad::quant::tensor_range",
+    amgrad::require(std::isfinite(v), "amgrad::quant::tensor_range",
                             "non-finite value ", v);
     r.lo = std::min(r.lo, v);
     r.hi = std::max(r.hi, v);
@@ -136,7 +140,7 @@ inline range tensor_range(std::span<const float> x) {
 // (the layout of conv and linear weights, output channel first).
 template <class Operand>
 params from_channels(std::span<const float> x, std::size_t channels, mapping m = mapping::affine) {
-  amgrad::detail::require(channels > 0 && x.size() % channels == 0 && !x.empty(),
+  amgrad::require(channels > 0 && x.size() % channels == 0 && !x.empty(),
                           "amgrad::quant::from_channels", "a tensor of ", x.size(),
                           " values does not split into ", channels, " channels");
   const std::size_t inner = x.size() / channels;
@@ -169,7 +173,7 @@ struct quantized {
 template <class Operand>
 quantized quantize(std::span<const float> x, const params& p, std::size_t channels = 1) {
   constexpr const char* where = "amgrad::quant::quantize";
-  amgrad::detail::require(channels > 0 && x.size() % channels == 0, where, "a tensor of ",
+  amgrad::require(channels > 0 && x.size() % channels == 0, where, "a tensor of ",
                           x.size(), " values does not split into ", channels, " channels");
   validate<Operand>(p, channels, where);
   quantized out{std::vector<code_t>(x.size()), std::vector<std::uint8_t>(x.size()), p};
@@ -178,7 +182,7 @@ quantized quantize(std::span<const float> x, const params& p, std::size_t channe
     const float inv = 1.0f / p.scale_of(c);
     const int z = p.zero_point_of(c);
     for (std::size_t i = c * inner; i < (c + 1) * inner; ++i) {
-      amgrad::detail::require(!std::isnan(x[i]), where, "NaN at index ", i);
+      amgrad::require(!std::isnan(x[i]), where, "NaN at index ", i);
       bool inside = false;
       out.codes[i] = static_cast<code_t>(Operand::code(quantize_value<Operand>(x[i], inv, z, inside)));
       out.inside[i] = inside;
@@ -192,7 +196,7 @@ template <class Operand>
 std::vector<float> dequantize(std::span<const code_t> codes, const params& p,
                               std::size_t channels = 1) {
   constexpr const char* where = "amgrad::quant::dequantize";
-  amgrad::detail::require(channels > 0 && codes.size() % channels == 0, where, "a tensor of ",
+  amgrad::require(channels > 0 && codes.size() % channels == 0, where, "a tensor of ",
                           codes.size(), " codes does not split into ", channels, " channels");
   validate<Operand>(p, channels, where);
   std::vector<float> out(codes.size());
@@ -209,10 +213,10 @@ std::vector<float> dequantize(std::span<const code_t> codes, const params& p,
 inline void quantizer_backward(std::span<const float> dq, const quantized& q, std::size_t channels,
                                std::span<float> dx) {
   constexpr const char* where = "amgrad::quant::quantizer_backward";
-  amgrad::detail::require(dq.size() == q.inside.size() && dx.size() == q.inside.size(), where,
+  amgrad::require(dq.size() == q.inside.size() && dx.size() == q.inside.size(), where,
                           "gradient sizes ", dq.size(), " and ", dx.size(), " differ from the ",
                           q.inside.size(), " quantized values");
-  amgrad::detail::require(channels > 0 && dq.size() % channels == 0 &&
+  amgrad::require(channels > 0 && dq.size() % channels == 0 &&
                               (q.p.channels() == 1 || q.p.channels() == channels),
                           where, "channel count ", channels, " does not fit the params");
   const std::size_t inner = dq.size() / channels;

@@ -26,7 +26,7 @@ class table {
   table(operand_format format, std::vector<T> values) : format_(format), values_(std::move(values)) {
     format_.validate("amgrad::table");
     const auto expected = static_cast<std::size_t>(format_.size()) * format_.size();
-    detail::require(values_.size() == expected, "amgrad::table", "a ", to_string(format_),
+    amgrad::require(values_.size() == expected, "amgrad::table", "a ", to_string(format_),
                     " table needs ", expected, " entries, got ", values_.size());
   }
 

@@ -43,12 +43,15 @@ class backend {
 template <class Model, class Operand, class Scheme>
 class backend_for final : public backend {
  public:
-  explicit backend_for(Model model = Model{}, Scheme scheme = Scheme{})
-      : am_(std::move(model), std::move(scheme)) {}
+  // label: the multiplier's name in name() (the model's name by default; a table read from a
+  // file is better called by its design's name).
+  explicit backend_for(Model model = Model{}, Scheme scheme = Scheme{},
+                       std::string label = Model::name)
+      : am_(std::move(model), std::move(scheme)), label_(std::move(label)) {}
 
   const appmult<Model, Operand, Scheme>& engine() const { return am_; }
   std::string name() const override {
-    return detail::concat(Model::name, "/", to_string(Operand::format), "/", Scheme::name);
+    return amgrad::concat(label_, "/", to_string(Operand::format), "/", Scheme::name);
   }
   int bits() const override { return Operand::bits; }
   const product_table& lut() const override { return am_.lut(); }
@@ -81,6 +84,7 @@ class backend_for final : public backend {
 
  private:
   appmult<Model, Operand, Scheme> am_;
+  std::string label_;
 };
 
 template <class Model, class Operand, class Scheme>

@@ -11,11 +11,7 @@
 
 #include "amgrad/torch/backend.hpp"
 
-namespace amgrad::nn {
-
 // ---- autograd functions ----------------------------------------------------------------------
-
-}  // namespace amgrad::nn
 
 namespace amgrad::detail {
 
@@ -25,18 +21,34 @@ inline std::span<const float> floats(const torch::Tensor& t) {
 inline std::span<float> mutable_floats(torch::Tensor& t) {
   return {t.data_ptr<float>(), static_cast<std::size_t>(t.numel())};
 }
+// Every tensor the modules read is checked before any data pointer or accessor touches it: a
+// CUDA (or meta) tensor's memory is not host memory, and reading it would crash, not throw.
+inline void require_cpu_float(const torch::Tensor& t, const char* where, const char* what) {
+  amgrad::require(t.defined(), where, what, " is an undefined tensor");
+  amgrad::require(t.device().is_cpu(), where, what, " is on ", t.device().str(),
+                  ", but this build of amgrad runs its modules on the CPU: move the module and "
+                  "its input there with .to(torch::kCPU)");
+  amgrad::require(t.scalar_type() == torch::kFloat32, where, what, " is ",
+                  c10::toString(t.scalar_type()),
+                  ", but the amgrad modules take float32: convert with .to(torch::kFloat32)");
+}
+
 inline torch::Tensor contiguous_float(const torch::Tensor& t, const char* what) {
-  amgrad::detail::require(t.device().is_cpu() && t.scalar_type() == torch::kFloat32,
-                          "amgrad::nn", what, " must be a float32 CPU tensor");
+  require_cpu_float(t, "amgrad::nn", what);
   return t.contiguous();
 }
 inline torch::Tensor from_vector(const std::vector<float>& v, at::IntArrayRef shape) {
   return torch::from_blob(const_cast<float*>(v.data()), shape, torch::kFloat32).clone();
 }
 
+// LibTorch 1.13's Function::apply cannot take an undefined tensor (it asks it for a device), so
+// "no bias" travels as an empty tensor (no_bias()).
+inline torch::Tensor no_bias() { return torch::empty({0}); }
+inline bool has_bias(const torch::Tensor& bias) { return bias.defined() && bias.numel() != 0; }
+
 // What the backward pass needs, kept alive by autograd between forward and backward.
 struct saved : torch::CustomClassHolder {
-  std::shared_ptr<const backend> be;
+  std::shared_ptr<const nn::backend> be;
   std::variant<ops::linear_state, ops::conv2d_state> state;
   bool has_bias = false;
 };
@@ -55,19 +67,19 @@ struct linear_function : torch::autograd::Function<linear_function> {
                                std::shared_ptr<const backend> be, quant::params xq,
                                quant::params wq) {
     const auto xc = detail::contiguous_float(x, "x"), wc = detail::contiguous_float(w, "weight");
-    amgrad::detail::require(xc.dim() == 2 && wc.dim() == 2 && xc.size(1) == wc.size(1),
+    amgrad::require(xc.dim() == 2 && wc.dim() == 2 && xc.size(1) == wc.size(1),
                             "amgrad::nn::linear", "x ", xc.sizes(), " and weight ", wc.sizes(),
                             " do not fit a linear layer");
-    const torch::Tensor bc = bias.defined() ? detail::contiguous_float(bias, "bias") : bias;
+    const torch::Tensor bc = detail::has_bias(bias) ? detail::contiguous_float(bias, "bias") : bias;
     const ops::linear_shape shape{static_cast<std::size_t>(xc.size(0)),
                                   static_cast<std::size_t>(xc.size(1)),
                                   static_cast<std::size_t>(wc.size(0))};
     auto y = torch::empty({xc.size(0), wc.size(0)}, torch::kFloat32);
     auto holder = c10::make_intrusive<detail::saved>();
     holder->be = be;
-    holder->has_bias = bias.defined();
+    holder->has_bias = detail::has_bias(bias);
     holder->state = be->linear_forward(detail::floats(xc), detail::floats(wc),
-                                       bc.defined() ? detail::floats(bc) : std::span<const float>{},
+                                       detail::has_bias(bias) ? detail::floats(bc) : std::span<const float>{},
                                        shape, xq, wq, detail::mutable_floats(y));
     ctx->saved_data["amgrad"] = c10::IValue::make_capsule(std::move(holder));
     return y;
@@ -96,10 +108,10 @@ struct conv2d_function : torch::autograd::Function<conv2d_function> {
                                std::shared_ptr<const backend> be, quant::params xq,
                                quant::params wq, ops::conv2d_geometry g) {
     const auto xc = detail::contiguous_float(x, "x"), wc = detail::contiguous_float(w, "weight");
-    amgrad::detail::require(xc.dim() == 4 && wc.dim() == 4 && xc.size(1) == wc.size(1),
+    amgrad::require(xc.dim() == 4 && wc.dim() == 4 && xc.size(1) == wc.size(1),
                             "amgrad::nn::conv2d", "x ", xc.sizes(), " and weight ", wc.sizes(),
                             " do not fit a conv2d layer (NCHW, groups = 1)");
-    const torch::Tensor bc = bias.defined() ? detail::contiguous_float(bias, "bias") : bias;
+    const torch::Tensor bc = detail::has_bias(bias) ? detail::contiguous_float(bias, "bias") : bias;
     g.batch = static_cast<std::size_t>(xc.size(0));
     g.in_channels = static_cast<std::size_t>(xc.size(1));
     g.height = static_cast<std::size_t>(xc.size(2));
@@ -113,9 +125,9 @@ struct conv2d_function : torch::autograd::Function<conv2d_function> {
                           torch::kFloat32);
     auto holder = c10::make_intrusive<detail::saved>();
     holder->be = be;
-    holder->has_bias = bias.defined();
+    holder->has_bias = detail::has_bias(bias);
     holder->state = be->conv2d_forward(detail::floats(xc), detail::floats(wc),
-                                       bc.defined() ? detail::floats(bc) : std::span<const float>{},
+                                       detail::has_bias(bias) ? detail::floats(bc) : std::span<const float>{},
                                        g, xq, wq, detail::mutable_floats(y));
     ctx->saved_data["amgrad"] = c10::IValue::make_capsule(std::move(holder));
     return y;

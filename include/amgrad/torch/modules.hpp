@@ -19,11 +19,7 @@
 
 #include "amgrad/torch/functions.hpp"
 
-namespace amgrad::nn {
-
 // ---- modules ---------------------------------------------------------------------------------
-
-}  // namespace amgrad::nn
 
 namespace amgrad::detail {
 
@@ -45,9 +41,20 @@ inline std::pair<float, float> observe(torch::nn::Module& m, torch::Tensor& rang
     }
   }
   auto r = range.accessor<float, 1>();
-  amgrad::detail::require(r[2] != 0.0f, "amgrad::nn", "an approximate layer ran in eval mode "
+  amgrad::require(r[2] != 0.0f, "amgrad::nn", "an approximate layer ran in eval mode "
                           "before any training-mode batch set its activation range (calibrate)");
   return {r[0], r[1]};
+}
+
+// What a module's forward reads, checked first (device, dtype), so that nothing is read from
+// memory that is not the host's.
+inline void require_module_tensors(const char* where, const torch::Tensor& x,
+                                   const torch::Tensor& weight, const torch::Tensor& bias,
+                                   const torch::Tensor& range) {
+  require_cpu_float(x, where, "the input");
+  require_cpu_float(weight, where, "the weight");
+  if (bias.defined()) require_cpu_float(bias, where, "the bias");
+  require_cpu_float(range, where, "the activation_range buffer");
 }
 
 }  // namespace amgrad::detail
@@ -69,9 +76,13 @@ class ApproxLinearImpl : public torch::nn::Module {
 
   torch::Tensor forward(const torch::Tensor& x) {
     if (!be_) return torch::nn::functional::linear(x, weight, bias);
+    detail::require_module_tensors("amgrad::nn::ApproxLinear", x, weight, bias, range);
+    amgrad::require(x.dim() == 2 && x.size(1) == weight.size(1), "amgrad::nn::ApproxLinear",
+                    "input ", x.sizes(), " does not fit weight ", weight.sizes(),
+                    " (expected [batch, ", weight.size(1), "])");
     const auto [lo, hi] = detail::observe(*this, range, x, activation_momentum);
     const auto wc = weight.detach().contiguous();
-    return linear_function::apply(x, weight, bias, be_, be_->activation_params(lo, hi),
+    return linear_function::apply(x, weight, bias.defined() ? bias : detail::no_bias(), be_, be_->activation_params(lo, hi),
                                   be_->weight_params(detail::floats(wc), wc.size(0)));
   }
 
@@ -116,13 +127,17 @@ class ApproxConv2dImpl : public torch::nn::Module {
                          .stride(options.stride())
                          .padding(options.padding())
                          .dilation(options.dilation()));
+    detail::require_module_tensors("amgrad::nn::ApproxConv2d", x, weight, bias, range);
+    amgrad::require(x.dim() == 4 && x.size(1) == weight.size(1), "amgrad::nn::ApproxConv2d",
+                    "input ", x.sizes(), " does not fit weight ", weight.sizes(),
+                    " (expected NCHW with C = ", weight.size(1), ")");
     const auto [lo, hi] = detail::observe(*this, range, x, activation_momentum);
     const auto wc = weight.detach().contiguous();
     ops::conv2d_geometry g;
     g.stride_h = g.stride_w = static_cast<std::size_t>(options.stride());
     g.pad_h = g.pad_w = static_cast<std::size_t>(options.padding());
     g.dilation_h = g.dilation_w = static_cast<std::size_t>(options.dilation());
-    return conv2d_function::apply(x, weight, bias, be_, be_->activation_params(lo, hi),
+    return conv2d_function::apply(x, weight, bias.defined() ? bias : detail::no_bias(), be_, be_->activation_params(lo, hi),
                                   be_->weight_params(detail::floats(wc), wc.size(0)), g);
   }
 

@@ -1,100 +1,47 @@
 #pragma once
-// A run-time registry over compiled configurations: the Cartesian product of operand types,
-// schemes and named models, one picked by name at run time.
-#include <torch/torch.h>
-
-#include <boost/hana.hpp>
-#include <functional>
+// Backends picked at run time, generated from the library's lists (every operand type x every
+// built-in scheme, over a run-time truth table): any table, read from one of the three file
+// formats or made from a built-in model spec, with a scheme named at run time.
+//
+//   auto be = amgrad::nn::make_backend(amgrad::read_product_table("mul8u_17C8.txt.gz"),
+//                                      "lut2d", 16, "mul8u_17C8");
+//   auto drum = amgrad::nn::make_backend(amgrad::parse_model_spec("drum:4"), amgrad::u8::format,
+//                                        "lut1d");
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
-#include "amgrad/gradient/lut2d.hpp"
+#include "amgrad/gradient/builtin.hpp"
+#include "amgrad/multiplier/builtin.hpp"
+#include "amgrad/multiplier/table_multiplier.hpp"
 #include "amgrad/torch/backend.hpp"
 
 namespace amgrad::nn {
 
-// ---- run-time registry over compiled configurations ----------------------------------------
-//
-// The configurations are the Cartesian product of a Hana tuple of operands, a Hana tuple of
-// schemes and a list of named models (a model may carry run-time parameters, or load a table
-// from a file, so each entry is a name and a factory). make() picks one by name at run time.
-
-template <class Model>
-struct model_entry {
-  std::string name;
-  std::function<Model()> make;
-};
-
-template <class Model>
-model_entry<Model> entry(std::string name, std::function<Model()> make) {
-  return {std::move(name), std::move(make)};
+// A backend over `lut` (its width and signedness pick the operand type) with the scheme named
+// `scheme`; hws sets LUT-2D's half window (auto_hws: the default for the width). Throws
+// amgrad::error for an unknown scheme or an unsupported table format.
+inline std::shared_ptr<const backend> make_backend(const product_table& lut, std::string_view scheme,
+                                                   int hws = auto_hws, std::string label = "table") {
+  std::shared_ptr<const backend> out;
+  with_operand(lut.format(), [&](auto op) {
+    using Operand = typename decltype(op)::type;
+    with_scheme(scheme, hws, [&](auto s) {
+      out = std::make_shared<const backend_for<table_multiplier, Operand, decltype(s)>>(
+          table_multiplier(lut), s, std::move(label));
+    });
+  });
+  return out;
 }
 
-}  // namespace amgrad::nn
-
-namespace amgrad::detail {
-template <class S>
-S scheme_with_hws(int hws) {
-  S s{};
-  if constexpr (requires { s.hws; })
-    if (hws != auto_hws) s.hws = hws;
-  return s;
+// A built-in model named by a spec ("drum:4"), at `format`, with a scheme named at run time.
+inline std::shared_ptr<const backend> make_backend(const model_spec& model, operand_format format,
+                                                   std::string_view scheme, int hws = auto_hws) {
+  std::string label = model.name;
+  for (std::size_t i = 0; i < model.parameters.size(); ++i)
+    label += concat(i == 0 ? ":" : ",", model.parameters[i]);
+  return make_backend(make_product_table(model, format), scheme, hws, std::move(label));
 }
-}  // namespace amgrad::detail
-
-namespace amgrad::nn {
-
-template <class Operands, class Schemes, class Models>
-class registry {
- public:
-  registry(Operands, Schemes, Models models) : models_(std::move(models)) {}
-
-  // Throws amgrad::error naming the choices when the configuration is not compiled in.
-  std::shared_ptr<const backend> make(const std::string& model, int bits,
-                                      const std::string& scheme, int hws = auto_hws) const {
-    std::shared_ptr<const backend> out;
-    boost::hana::for_each(models_, [&](const auto& m) {
-      if (m.name != model) return;
-      using Model = typename std::decay_t<decltype(m.make)>::result_type;
-      boost::hana::for_each(Operands{}, [&](auto op) {
-        using Op = typename decltype(op)::type;
-        if (Op::bits != bits) return;
-        boost::hana::for_each(Schemes{}, [&](auto sc) {
-          using Scheme = typename decltype(sc)::type;
-          if (scheme != Scheme::name || out) return;
-          out = make_backend<Model, Op, Scheme>(m.make(), detail::scheme_with_hws<Scheme>(hws));
-        });
-      });
-    });
-    amgrad::detail::require(out != nullptr, "amgrad::nn::registry", "no compiled configuration ",
-                            model, "/", bits, "-bit/", scheme, "; models: ", model_names(),
-                            "; schemes: ", scheme_names(), "; bits: ", bit_widths());
-    return out;
-  }
-
-  std::string model_names() const {
-    std::string s;
-    boost::hana::for_each(models_, [&](const auto& m) { s += (s.empty() ? "" : " ") + m.name; });
-    return s;
-  }
-  static std::string scheme_names() {
-    std::string s;
-    boost::hana::for_each(Schemes{}, [&](auto sc) {
-      s += (s.empty() ? "" : " ") + std::string(decltype(sc)::type::name);
-    });
-    return s;
-  }
-  static std::string bit_widths() {
-    std::string s;
-    boost::hana::for_each(Operands{}, [&](auto op) {
-      s += (s.empty() ? "" : " ") + std::to_string(decltype(op)::type::bits);
-    });
-    return s;
-  }
-
- private:
-  Models models_;
-};
 
 }  // namespace amgrad::nn

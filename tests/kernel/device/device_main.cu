@@ -8,7 +8,7 @@
 
 #include "amgrad/kernel/device/forward.cuh"
 #include "amgrad/multiplier/exact.hpp"
-#include "amgrad/table/product_table.hpp"
+#include "amgrad/multiplier/product_table.hpp"
 
 int main(int argc, char** argv) {
   if (amgrad::kernel::device::device_count() == 0) {

@@ -13,13 +13,13 @@
 #include "amgrad/gradient/lut1d.hpp"
 #include "amgrad/gradient/lut2d.hpp"
 #include "amgrad/gradient/ste.hpp"
-#include "amgrad/kernel/device/appmult_device.cuh"
-#include "amgrad/kernel/host/reference.hpp"
-#include "amgrad/kernel/thrust/generic.hpp"
+#include "amgrad/appmult.hpp"
+#include "amgrad/kernel/reference.hpp"
+#include "amgrad/kernel/generic/kernels.hpp"
 #include "amgrad/multiplier/exact.hpp"
 #include "amgrad/multiplier/table_multiplier.hpp"
 #include "amgrad/multiplier/truncated.hpp"
-#include "amgrad/table/product_table.hpp"
+#include "amgrad/multiplier/product_table.hpp"
 
 namespace hana = boost::hana;
 using namespace amgrad;
@@ -75,8 +75,8 @@ template <class Operand, class Model>
 void check_forward(const Model& model, distribution d) {
   const auto lut = make_product_table<Operand>(model);
   const dev::forward_kernel kernel(lut);
-  CAPTURE(dev::detail::to_string(kernel.storage()));
-  CHECK(kernel.storage() != dev::detail::table_storage::global_int32);
+  CAPTURE(dev::to_string(kernel.storage()));
+  CHECK(kernel.storage() != dev::table_storage::global_int32);
   const kernel::generic::tables generic(lut, ste{}.tables(lut));
   for (int trial = 0; trial < 4; ++trial) {
     // Ragged sizes around the 128 x 128 block tile and the 32-deep K tile; the last trial has a
@@ -144,7 +144,7 @@ using device_test::wide_product;
 TEST_CASE("tables beyond 16 bits run the 32-bit global-memory kernel, still bit-exact") {
   const auto lut = make_product_table<u8>(wide_product{});
   const dev::forward_kernel kernel(lut);
-  CHECK(kernel.storage() == dev::detail::table_storage::global_int32);
+  CHECK(kernel.storage() == dev::table_storage::global_int32);
   const std::size_t m = 200, n = 333, k = 1000;
   const auto a = random_codes<u8>(m * k, distribution::uniform, true);
   const auto b = random_codes<u8>(k * n, distribution::uniform, false);
@@ -165,7 +165,7 @@ template <class Operand, class Scheme>
 void check_backward(const Scheme& scheme, distribution d, bool fixed_point) {
   const auto lut = make_product_table<Operand>(truncated{4});
   const auto g = scheme.tables(lut);
-  const device::appmult<truncated, Operand, Scheme> engine(truncated{4}, scheme);
+  const appmult<truncated, Operand, Scheme, device> engine(truncated{4}, scheme);
   const kernel::generic::tables generic(lut, g);
   double max_g = 0;
   for (std::size_t e = 0; e < g.da.size(); ++e)
@@ -225,8 +225,8 @@ TEST_CASE("device LUT-2D backward is within the fixed-point bound of the referen
   hana::for_each(hana::tuple_t<u6, u8, s7>, [](auto t) {
     using Op = typename decltype(t)::type;
     CAPTURE(to_string(Op::format));
-    check_backward<Op>(lut2d<>{}, distribution::uniform, true);
-    check_backward<Op>(lut2d<>{}, distribution::realistic, true);
+    check_backward<Op>(lut2d{}, distribution::uniform, true);
+    check_backward<Op>(lut2d{}, distribution::realistic, true);
   });
 }
 
@@ -240,7 +240,7 @@ TEST_CASE("device STE and LUT-1D backward (map + cuBLAS sgemm) match the referen
 }
 
 TEST_CASE("device boundary checks: shapes, int32 overflow, invalid codes") {
-  const device::appmult<exact, u4, ste> engine;
+  const appmult<exact, u4, ste, device> engine;
   dev::buffer<code_t> a(6), b(6);
   dev::buffer<std::int32_t> y(4);
   CHECK_THROWS_WITH_AS(engine.forward(device_view(a, 2, 3), device_view(b, 2, 3), device_view(y, 2, 2)),
@@ -250,7 +250,7 @@ TEST_CASE("device boundary checks: shapes, int32 overflow, invalid codes") {
                        doctest::Contains("1 codes that are not 4-bit codes"), amgrad::error);
   b.upload({1, 2, 3, 4, 5, 6});
   CHECK_NOTHROW(engine.check_codes("B", device_view(b, 3, 2)));
-  const device::appmult<exact, u8, ste> wide;
+  const appmult<exact, u8, ste, device> wide;
   matrix_view<const code_t> huge_a{a.data(), 1, 40000, 40000, 1};
   matrix_view<const code_t> huge_b{b.data(), 40000, 1, 1, 1};
   CHECK_THROWS_WITH_AS(wide.forward(huge_a, huge_b, device_view(y, 1, 1)),

@@ -9,7 +9,6 @@
 
 using namespace amgrad;
 namespace host = amgrad::kernel::host;
-namespace hd = amgrad::kernel::host::detail;
 
 namespace {
 
@@ -39,34 +38,9 @@ struct problem {
   }
 };
 
-// Every kernel path, by name, as a callable (tables, a, b, y).
-template <class Acc>
-std::vector<std::pair<std::string, std::function<void(const hd::forward_tables&,
-                                                      matrix_view<const code_t>,
-                                                      matrix_view<const code_t>,
-                                                      matrix_view<Acc>)>>>
-all_paths(int threads) {
-  using fn = std::function<void(const hd::forward_tables&, matrix_view<const code_t>,
-                                matrix_view<const code_t>, matrix_view<Acc>)>;
-  std::vector<std::pair<std::string, fn>> out;
-  out.emplace_back("portable int32", [threads](auto& t, auto a, auto b, auto y) {
-    hd::portable_forward(t, a, b, y, threads, false);
-  });
-  out.emplace_back("portable u16", [threads](auto& t, auto a, auto b, auto y) {
-    hd::portable_forward(t, a, b, y, threads, true);
-  });
-#if AMGRAD_HAS_AVX512VBMI
-  out.emplace_back("vbmi columns", [threads](auto& t, auto a, auto b, auto y) {
-    if (t.fits_u16) hd::avx512_vbmi::forward(t, a, b, y, threads, hd::avx512_vbmi::mapping::sweep_columns);
-    else hd::portable_forward(t, a, b, y, threads);
-  });
-  out.emplace_back("vbmi rows", [threads](auto& t, auto a, auto b, auto y) {
-    if (t.fits_u16) hd::avx512_vbmi::forward(t, a, b, y, threads, hd::avx512_vbmi::mapping::sweep_rows);
-    else hd::portable_forward(t, a, b, y, threads);
-  });
-#endif
-  return out;
-}
+constexpr host::forward_path all_paths[] = {
+    host::forward_path::portable_i32, host::forward_path::portable_u16,
+    host::forward_path::vbmi_columns, host::forward_path::vbmi_rows};
 
 // Runs every path and the dispatching kernel on p, each into a padded output, against the
 // reference. Acc is the output type.
@@ -74,7 +48,6 @@ template <class Acc>
 void check_all_paths(const product_table& lut, const problem& p, int threads = 2) {
   std::vector<Acc> expected(p.m * p.n);
   kernel::reference::forward(lut, p.av, p.bv, row_major(expected.data(), p.m, p.n));
-  const auto tables = hd::prepare_forward(lut);
   const std::size_t ldy = p.n + (p.padded ? 2 : 0);
   auto check = [&](const std::string& name, auto&& run, bool transposed_out) {
     CAPTURE(name);
@@ -91,9 +64,11 @@ void check_all_paths(const product_table& lut, const problem& p, int threads = 2
       for (std::size_t i = 0; i < p.m; ++i)
         for (std::size_t j = p.n; j < ldy; ++j) REQUIRE(y[i * ldy + j] == Acc{-7});
   };
-  for (auto& [name, fn] : all_paths<Acc>(threads))
-    check(name, [&, &fn = fn](matrix_view<Acc> y) { fn(tables, p.av, p.bv, y); }, false);
   const host::forward_kernel kernel(lut, threads);
+  for (const auto path : all_paths)
+    if (kernel.available(path))
+      check(host::to_string(path), [&](matrix_view<Acc> y) { kernel.run(path, p.av, p.bv, y); },
+            false);
   check(std::string("forward_kernel: ") + host::to_string(kernel.path(p.m, p.n)),
         [&](matrix_view<Acc> y) { kernel(p.av, p.bv, y); }, p.b_transposed);
 }
@@ -149,11 +124,12 @@ TEST_CASE("forward paths are exact on tables at the edge of and beyond the 16-bi
   const auto random_wide = test::random_table(s8f, -5'000'000, 5'000'000);
   const auto random_16 = test::random_table(u7f, -40000, 25535);
 
-  CHECK(hd::prepare_forward(full_u16).fits_u16);
-  CHECK(hd::prepare_forward(full_s16).fits_u16);
-  CHECK(hd::prepare_forward(random_16).fits_u16);
-  CHECK_FALSE(hd::prepare_forward(wide_u).fits_u16);
-  CHECK_FALSE(hd::prepare_forward(random_wide).fits_u16);
+  constexpr auto u16 = host::forward_path::portable_u16;
+  CHECK(host::forward_kernel(full_u16).available(u16));
+  CHECK(host::forward_kernel(full_s16).available(u16));
+  CHECK(host::forward_kernel(random_16).available(u16));
+  CHECK_FALSE(host::forward_kernel(wide_u).available(u16));
+  CHECK_FALSE(host::forward_kernel(random_wide).available(u16));
   CHECK(host::forward_kernel(wide_u).path(64, 64) == host::forward_path::portable_i32);
 
   for (const product_table* lut : std::initializer_list<const product_table*>{&full_u16, &full_s16, &wide_u, &random_wide, &random_16}) {
@@ -203,7 +179,7 @@ TEST_CASE("a VBMI machine builds and runs the VBMI path") {
 #endif
 
 TEST_CASE("appmult runs the host kernels on the thread count it is given") {
-  const appmult<truncated, u8, lut1d> engine(truncated{2}, lut1d{}, 2);
+  const appmult<truncated, u8, lut1d> engine(truncated{2}, lut1d{}, amgrad::host{2});
   const problem p(u8::format, 70, 90, 300, true, true);
   std::vector<std::int32_t> y(p.m * p.n), expected(p.m * p.n);
   engine.forward(p.av, p.bv, row_major(y.data(), p.m, p.n));

@@ -7,11 +7,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "amgrad/kernel/device/detail/tiling.hpp"
+#include "amgrad/kernel/device/tiling.hpp"
 
 namespace amgrad::test {
 
-namespace dd = amgrad::kernel::device::detail;
+namespace dd = amgrad::kernel::device::tiling;
 
 // Y = sum_k LUT[A][B] through `splits` K-splits (splits > 1 adds into a zeroed Y, as the kernel's
 // atomicAdd does).

@@ -11,7 +11,7 @@
 #include "support.hpp"
 
 using namespace amgrad;
-namespace dd = amgrad::kernel::device::detail;
+namespace dd = amgrad::kernel::device::tiling;
 
 namespace {
 
@@ -97,13 +97,13 @@ TEST_CASE("the shared-memory layout fits an SM and keeps vector loads aligned") 
 }
 
 TEST_CASE("table storage is 16-bit only where every value fits") {
-  using dd::table_storage;
-  CHECK(dd::choose_storage(0, 65025) == table_storage::shared_uint16);        // u8 exact
-  CHECK(dd::choose_storage(-16256, 16384) == table_storage::shared_int16);    // s8 exact
-  CHECK(dd::choose_storage(-32768, 32767) == table_storage::shared_int16);
-  CHECK(dd::choose_storage(-1, 32768) == table_storage::global_int32);
-  CHECK(dd::choose_storage(0, 65536) == table_storage::global_int32);
-  CHECK(dd::choose_storage(-32769, 0) == table_storage::global_int32);
+  using amgrad::kernel::device::table_storage;
+  CHECK(amgrad::kernel::device::choose_storage(0, 65025) == table_storage::shared_uint16);        // u8 exact
+  CHECK(amgrad::kernel::device::choose_storage(-16256, 16384) == table_storage::shared_int16);    // s8 exact
+  CHECK(amgrad::kernel::device::choose_storage(-32768, 32767) == table_storage::shared_int16);
+  CHECK(amgrad::kernel::device::choose_storage(-1, 32768) == table_storage::global_int32);
+  CHECK(amgrad::kernel::device::choose_storage(0, 65536) == table_storage::global_int32);
+  CHECK(amgrad::kernel::device::choose_storage(-32769, 0) == table_storage::global_int32);
 }
 
 namespace {
@@ -123,8 +123,8 @@ template <class Tile, class Operand, class Model>
 void check_forward_emulation(const Model& model) {
   const auto lut = make_product_table<Operand>(model);
   const auto [lo, hi] = std::minmax_element(lut.values().begin(), lut.values().end());
-  const auto storage = dd::choose_storage(*lo, *hi);
-  REQUIRE(storage != dd::table_storage::global_int32);
+  const auto storage = amgrad::kernel::device::choose_storage(*lo, *hi);
+  REQUIRE(storage != amgrad::kernel::device::table_storage::global_int32);
   for (int trial = 0; trial < 3; ++trial) {
     const auto m = test::random_size(1, 2 * Tile::bm + 3), n = test::random_size(1, 2 * Tile::bn + 3),
                k = test::random_size(1, 3 * Tile::bk + 5);
@@ -147,7 +147,7 @@ void check_forward_emulation(const Model& model) {
         CAPTURE(splits);
         std::vector<std::int32_t> y(m * n, -1);
         const auto yv = row_major(y.data(), m, n);
-        if (storage == dd::table_storage::shared_int16) {
+        if (storage == amgrad::kernel::device::table_storage::shared_int16) {
           const auto entries = narrow<std::int16_t>(lut);
           test::emulate_forward<Tile>(dd::direct_table<std::int16_t>{entries.data()},
                                       Operand::bits, row_major(a.data(), m, k), bv, yv, splits);
@@ -187,7 +187,7 @@ TEST_CASE("the 32-bit fallback covers tables that do not fit 16 bits") {
   const auto big = make_model<false>([](int a, int b) { return 3 * a * b + 1; });
   const auto lut = make_product_table<u8>(big);
   const auto [lo, hi] = std::minmax_element(lut.values().begin(), lut.values().end());
-  REQUIRE(dd::choose_storage(*lo, *hi) == dd::table_storage::global_int32);
+  REQUIRE(amgrad::kernel::device::choose_storage(*lo, *hi) == amgrad::kernel::device::table_storage::global_int32);
   const std::size_t m = 70, n = 150, k = 77;
   const auto a = codes<u8>(m * k), b = codes<u8>(k * n);
   std::vector<std::int32_t> expected(m * n), y(m * n);
@@ -271,7 +271,7 @@ TEST_CASE("emulated LUT-2D backward blocks match the reference within the fixed-
       using Op = typename decltype(o)::type;
       CAPTURE(to_string(Op::format));
       const auto lut = make_product_table<Op>(truncated{4});
-      check_backward_emulation<Tile, Op>(lut, lut2d<>{}.tables(lut));
+      check_backward_emulation<Tile, Op>(lut, lut2d{}.tables(lut));
     });
   });
 }

@@ -18,15 +18,16 @@
 #include <thrust/system/cuda/execution_policy.h>
 #include <thrust/transform.h>
 
-#include "amgrad/gradient/scheme.hpp"
+#include "amgrad/table/gradient_tables.hpp"
 #include "amgrad/kernel/device/buffer.cuh"
-#include "amgrad/kernel/device/detail/tiling.hpp"
+#include "amgrad/kernel/device/tiling.hpp"
 #include "amgrad/kernel/device/error.cuh"
 #include "amgrad/kernel/device/forward.cuh"
 #include "amgrad/matrix.hpp"
 
-namespace amgrad::kernel::device {
-namespace detail {
+namespace amgrad::detail {
+
+namespace tiling = kernel::device::tiling;
 
 // out(p, q) = scale * sum_r W(p, r) * T[F(p, q)][C(r, q)]; see tiling.hpp for the dA/dB mapping.
 template <class Tile, bool SharedTable>
@@ -36,12 +37,12 @@ __global__ void __launch_bounds__(Tile::threads, 1)
                           matrix_view<const code_t> c, matrix_view<float> out, int splits,
                           float* partials) {
   extern __shared__ __align__(16) unsigned char amgrad_smem[];
-  const smem_layout layout = make_smem_layout<Tile, float>(bits, SharedTable ? 2 : 0);
+  const tiling::smem_layout layout = tiling::make_smem_layout<Tile, float>(bits, SharedTable ? 2 : 0);
   const int tid = static_cast<int>(threadIdx.x);
   const std::int16_t* entries = table;
   if constexpr (SharedTable) {
     auto* shared = reinterpret_cast<std::int16_t*>(amgrad_smem);
-    const int chunks = static_cast<int>(table_entries(bits) * 2 / sizeof(uint4));
+    const int chunks = static_cast<int>(tiling::table_entries(bits) * 2 / sizeof(uint4));
     for (int e = tid; e < chunks; e += Tile::threads)
       reinterpret_cast<uint4*>(shared)[e] = __ldg(reinterpret_cast<const uint4*>(table) + e);
     entries = shared;
@@ -51,20 +52,20 @@ __global__ void __launch_bounds__(Tile::threads, 1)
   const std::int64_t p0 = static_cast<std::int64_t>(blockIdx.y) * Tile::bm;
   const std::int64_t q0 = static_cast<std::int64_t>(blockIdx.x) * Tile::bn;
   const int z = static_cast<int>(blockIdx.z);
-  const k_range range = split_range(static_cast<std::int64_t>(w.cols), splits, z, Tile::bk);
-  backward_registers<Tile> regs;
-  init_backward<Tile>(tid, f, p0, q0, bits, regs);
+  const tiling::k_range range = tiling::split_range(static_cast<std::int64_t>(w.cols), splits, z, Tile::bk);
+  tiling::backward_registers<Tile> regs;
+  tiling::init_backward<Tile>(tid, f, p0, q0, bits, regs);
   for (std::int64_t r0 = range.begin; r0 < range.end; r0 += Tile::bk) {
     __syncthreads();
-    load_row_tile<Tile, float>(tid, w, p0, r0, range.end, w_tile);
-    load_col_tile<Tile>(tid, c, q0, r0, range.end, c_tile);
+    tiling::load_row_tile<Tile, float>(tid, w, p0, r0, range.end, w_tile);
+    tiling::load_col_tile<Tile>(tid, c, q0, r0, range.end, c_tile);
     __syncthreads();
-    accumulate_backward<Tile>(tid, w_tile, c_tile,
-                              static_cast<int>(min64(Tile::bk, range.end - r0)),
-                              direct_table<std::int16_t>{entries}, regs);
+    tiling::accumulate_backward<Tile>(tid, w_tile, c_tile,
+                              static_cast<int>(tiling::min64(Tile::bk, range.end - r0)),
+                              tiling::direct_table<std::int16_t>{entries}, regs);
   }
-  store_backward<Tile>(tid, p0, q0, regs, scale,
-                       splits > 1 ? partial_view(partials, z, out.rows, out.cols) : out);
+  tiling::store_backward<Tile>(tid, p0, q0, regs, scale,
+                       splits > 1 ? tiling::partial_view(partials, z, out.rows, out.cols) : out);
 }
 
 // Y[r][c] = g[view(r, c)]: the elementwise map of the separable schemes.
@@ -123,17 +124,19 @@ class stream_scratch {
 };
 
 inline int gemm_dim(std::size_t x, const char* where) {
-  amgrad::detail::require(x <= static_cast<std::size_t>(INT_MAX), where, "dimension ", x,
+  amgrad::require(x <= static_cast<std::size_t>(INT_MAX), where, "dimension ", x,
                           " exceeds cuBLAS's int range");
   return static_cast<int>(x);
 }
 
-}  // namespace detail
+}  // namespace amgrad::detail
+
+namespace amgrad::kernel::device {
 
 // Backward through full gradient tables (LUT-2D or any other non-separable scheme).
 class backward_table_kernel {
  public:
-  using tile = detail::backward_tile;
+  using tile = tiling::backward_tile;
 
   explicit backward_table_kernel(const gradient_tables& g)
       : format_(g.da.format()),
@@ -147,26 +150,26 @@ class backward_table_kernel {
         db_t[static_cast<std::size_t>(y) * fixed_db.side() + x] = fixed_db(x, y);
     da_ = buffer<std::int16_t>(fixed_da.values());
     db_t_ = buffer<std::int16_t>(db_t);
-    smem_bytes_ = detail::make_smem_layout<tile, float>(format_.bits, 2).total;
+    smem_bytes_ = tiling::make_smem_layout<tile, float>(format_.bits, 2).total;
     shared_table_ = smem_bytes_ <= static_cast<std::size_t>(props_.max_shared_per_block);
     if (shared_table_) {
       blocks_per_sm_ = detail::prepare_kernel(detail::backward_table_kernel<tile, true>,
                                               tile::threads, smem_bytes_);
     } else {  // a device with less shared memory: the same table from global memory
-      smem_bytes_ = detail::make_smem_layout<tile, float>(format_.bits, 0).total;
+      smem_bytes_ = tiling::make_smem_layout<tile, float>(format_.bits, 0).total;
       blocks_per_sm_ = detail::prepare_kernel(detail::backward_table_kernel<tile, false>,
                                               tile::threads, smem_bytes_);
     }
   }
 
-  static constexpr double scale_inverse = 16.0;  // the table holds round(16 g)
+  static constexpr double scale_inverse = fixed_point_scale;  // the table holds round(16 g)
   bool shared_table() const { return shared_table_; }
 
   // Reduction splits for an output of rows x cols with a reduction of length `reduction`: a
   // small output (the dB of a layer with few channels, say) is spread over the GPU, and the
   // partial outputs are summed in a fixed order (deterministic).
   int splits_for(std::size_t rows, std::size_t cols, std::size_t reduction) const {
-    return detail::choose_splits(static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols),
+    return tiling::choose_splits(static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols),
                                  static_cast<std::int64_t>(reduction), tile::bm, tile::bn,
                                  tile::bk,
                                  static_cast<std::int64_t>(props_.sm_count) * blocks_per_sm_, 256);
@@ -192,11 +195,11 @@ class backward_table_kernel {
   void launch(const std::int16_t* table, matrix_view<const float> w, matrix_view<const code_t> f,
               matrix_view<const code_t> c, matrix_view<float> out, cudaStream_t stream) const {
     if (out.rows == 0 || out.cols == 0) return;
-    const std::int64_t grid_y = detail::ceil_div(static_cast<std::int64_t>(out.rows), tile::bm);
-    amgrad::detail::require(grid_y <= 65535, "amgrad::kernel::device::backward_table_kernel",
+    const std::int64_t grid_y = tiling::ceil_div(static_cast<std::int64_t>(out.rows), tile::bm);
+    amgrad::require(grid_y <= 65535, "amgrad::kernel::device::backward_table_kernel",
                             "the output has too many rows (", out.rows, ") for one grid");
     dim3 grid(
-        static_cast<unsigned>(detail::ceil_div(static_cast<std::int64_t>(out.cols), tile::bn)),
+        static_cast<unsigned>(tiling::ceil_div(static_cast<std::int64_t>(out.cols), tile::bn)),
         static_cast<unsigned>(grid_y));
     const int splits = splits_for(out.rows, out.cols, w.cols);
     grid.z = static_cast<unsigned>(splits);
@@ -214,7 +217,7 @@ class backward_table_kernel {
       thrust::for_each_n(thrust::cuda::par_nosync.on(stream),
                          thrust::counting_iterator<std::int64_t>(0),
                          static_cast<std::int64_t>(out.rows * out.cols),
-                         detail::reduce_partials{partials.floats(), splits, out});
+                         tiling::reduce_partials{partials.floats(), splits, out});
       AMGRAD_CUDA_CHECK_LAUNCH("amgrad backward split reduction (thrust::for_each_n)");
     }
   }
@@ -293,7 +296,7 @@ class backward_separable_kernel {
 
   static void require_row_major(const char* where, const matrix_view<const float>& dy,
                                 const matrix_view<float>& out) {
-    amgrad::detail::require(dy.col_stride == 1 && out.col_stride == 1, where,
+    amgrad::require(dy.col_stride == 1 && out.col_stride == 1, where,
                             "dY and the output must be row-major (unit column stride) for cuBLAS");
   }
   static void map(const matrix_view<const code_t>& codes, const float* g, float* out,

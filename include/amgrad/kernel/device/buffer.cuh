@@ -37,7 +37,7 @@ class buffer {
   std::size_t bytes() const { return size_ * sizeof(T); }
 
   void upload(const std::vector<T>& host) {
-    amgrad::detail::require(host.size() == size_, "amgrad::kernel::device::buffer::upload",
+    amgrad::require(host.size() == size_, "amgrad::kernel::device::buffer::upload",
                             "host data has ", host.size(), " elements, the buffer ", size_);
     if (size_ != 0)
       AMGRAD_CUDA_CHECK(cudaMemcpy(data_, host.data(), bytes(), cudaMemcpyHostToDevice));

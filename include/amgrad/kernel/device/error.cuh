@@ -7,31 +7,31 @@
 
 #include "amgrad/error.hpp"
 
-namespace amgrad::kernel::device::detail {
+namespace amgrad::detail {
 
 inline void check_cuda(cudaError_t status, const char* call, const char* file, int line) {
   if (status != cudaSuccess)
-    amgrad::detail::fail("amgrad (CUDA)", call, " failed with ", cudaGetErrorName(status), " (",
+    amgrad::fail("amgrad (CUDA)", call, " failed with ", cudaGetErrorName(status), " (",
                          static_cast<int>(status), "): ", cudaGetErrorString(status), " at ", file,
                          ":", line);
 }
 
 inline void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
   if (status != CUBLAS_STATUS_SUCCESS)
-    amgrad::detail::fail("amgrad (cuBLAS)", call, " failed with ", cublasGetStatusName(status),
+    amgrad::fail("amgrad (cuBLAS)", call, " failed with ", cublasGetStatusName(status),
                          " (", static_cast<int>(status), "): ", cublasGetStatusString(status),
                          " at ", file, ":", line);
 }
 
-}  // namespace amgrad::kernel::device::detail
+}  // namespace amgrad::detail
 
 #define AMGRAD_CUDA_CHECK(call) \
-  ::amgrad::kernel::device::detail::check_cuda((call), #call, __FILE__, __LINE__)
+  ::amgrad::detail::check_cuda((call), #call, __FILE__, __LINE__)
 #define AMGRAD_CUBLAS_CHECK(call) \
-  ::amgrad::kernel::device::detail::check_cublas((call), #call, __FILE__, __LINE__)
+  ::amgrad::detail::check_cublas((call), #call, __FILE__, __LINE__)
 // After a kernel launch: launch-configuration errors surface here, without synchronising.
 #define AMGRAD_CUDA_CHECK_LAUNCH(kernel_name) \
-  ::amgrad::kernel::device::detail::check_cuda(cudaGetLastError(), "launch of " kernel_name, \
+  ::amgrad::detail::check_cuda(cudaGetLastError(), "launch of " kernel_name, \
                                                __FILE__, __LINE__)
 
 namespace amgrad::kernel::device {
@@ -53,10 +53,10 @@ inline void require_device(const char* where) {
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
     (void)cudaGetLastError();
-    amgrad::detail::fail(where, "no usable CUDA device: cudaGetDeviceCount failed with ",
+    amgrad::fail(where, "no usable CUDA device: cudaGetDeviceCount failed with ",
                          cudaGetErrorName(status), ": ", cudaGetErrorString(status));
   }
-  amgrad::detail::require(count > 0, where, "no CUDA device is present");
+  amgrad::require(count > 0, where, "no CUDA device is present");
 }
 
 // A member that checks for a device when constructed, placed before members that allocate.

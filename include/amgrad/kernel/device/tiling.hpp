@@ -20,21 +20,11 @@
 #include <cstring>
 
 #include "amgrad/config.hpp"
+#include "amgrad/kernel/device/table_storage.hpp"
 #include "amgrad/matrix.hpp"
 #include "amgrad/operand.hpp"
 
-// Unrolling hints for nvcc; a host compiler sees nothing (g++ warns on unknown pragmas).
-#if defined(__CUDACC__)
-#define AMGRAD_UNROLL _Pragma("unroll")
-#define AMGRAD_UNROLL_BY_2 _Pragma("unroll 2")
-#define AMGRAD_UNROLL_BY_4 _Pragma("unroll 4")
-#else
-#define AMGRAD_UNROLL
-#define AMGRAD_UNROLL_BY_2
-#define AMGRAD_UNROLL_BY_4
-#endif
-
-namespace amgrad::kernel::device::detail {
+namespace amgrad::kernel::device::tiling {
 
 AMGRAD_HOST_DEVICE constexpr std::int64_t ceil_div(std::int64_t x, std::int64_t y) {
   return (x + y - 1) / y;
@@ -149,27 +139,6 @@ AMGRAD_HOST_DEVICE constexpr int choose_splits(std::int64_t m, std::int64_t n, s
 
 // ---- table storage ------------------------------------------------------------------------
 
-// Where a product table lives on the device: 16-bit entries in shared memory when every value
-// fits one of the 16-bit types, else 32-bit entries read from global memory (never truncated).
-enum class table_storage { shared_int16, shared_uint16, global_int32 };
-
-AMGRAD_HOST_DEVICE constexpr table_storage choose_storage(std::int64_t min_value,
-                                                          std::int64_t max_value) {
-  // (Literal bounds: std::numeric_limits is not callable from device code.)
-  if (min_value >= -32768 && max_value <= 32767) return table_storage::shared_int16;
-  if (min_value >= 0 && max_value <= 65535)
-    return table_storage::shared_uint16;
-  return table_storage::global_int32;
-}
-
-inline const char* to_string(table_storage s) {
-  switch (s) {
-    case table_storage::shared_int16: return "shared int16";
-    case table_storage::shared_uint16: return "shared uint16";
-    case table_storage::global_int32: return "global int32";
-  }
-  return "?";
-}
 
 // ---- table readers ------------------------------------------------------------------------
 
@@ -433,4 +402,4 @@ struct reduce_partials {
   }
 };
 
-}  // namespace amgrad::kernel::device::detail
+}  // namespace amgrad::kernel::device::tiling

@@ -18,12 +18,11 @@
 #include <thrust/iterator/counting_iterator.h>
 
 #include "amgrad/config.hpp"
-#include "amgrad/gradient/scheme.hpp"
+#include "amgrad/table/gradient_tables.hpp"
 #include "amgrad/matrix.hpp"
 #include "amgrad/table/table.hpp"
 
-namespace amgrad::kernel::generic {
-namespace detail {
+namespace amgrad::detail {
 
 template <class Acc>
 struct forward_element {
@@ -68,7 +67,9 @@ void for_each_index(const Policy& exec, std::int64_t n, F f) {
   if (n > 0) ::thrust::for_each_n(exec, ::thrust::counting_iterator<std::int64_t>(0), n, f);
 }
 
-}  // namespace detail
+}  // namespace amgrad::detail
+
+namespace amgrad::kernel::generic {
 
 // Y = sum_k LUT[A][B] with `lut` the 2^B x 2^B int32 table in memory the policy's backend
 // reads. Acc is int32_t or int64_t (accumulated in int64, then converted, like the reference).
@@ -78,8 +79,8 @@ void forward(const Policy& exec, const std::int32_t* lut, operand_format format,
   static_assert(std::is_same_v<Acc, std::int32_t> || std::is_same_v<Acc, std::int64_t>,
                 "amgrad::kernel::generic::forward accumulates in int32_t or int64_t");
   amgrad::detail::require_gemm_shapes("amgrad::kernel::generic::forward", a, b, y);
-  detail::for_each_index(exec, static_cast<std::int64_t>(y.rows * y.cols),
-                         detail::forward_element<Acc>{lut, format.bits, a, b, y});
+  amgrad::detail::for_each_index(exec, static_cast<std::int64_t>(y.rows * y.cols),
+                         amgrad::detail::forward_element<Acc>{lut, format.bits, a, b, y});
 }
 
 // dA[i][k] = sum_j dY[i][j] * Ga[A[i][k]][B[k][j]]; `ga` the float table, [a][b].
@@ -89,8 +90,8 @@ void backward_da(const Policy& exec, const float* ga, operand_format format,
                  matrix_view<const float> dy, matrix_view<float> da) {
   constexpr const char* where = "amgrad::kernel::generic::backward_da";
   amgrad::detail::require_da_shapes(where, a, b, dy, da);
-  detail::for_each_index(exec, static_cast<std::int64_t>(da.rows * da.cols),
-                         detail::backward_element{ga, format.bits, dy, a, b.transposed(), da});
+  amgrad::detail::for_each_index(exec, static_cast<std::int64_t>(da.rows * da.cols),
+                         amgrad::detail::backward_element{ga, format.bits, dy, a, b.transposed(), da});
 }
 
 // dB[k][j] = sum_i dY[i][j] * Gb[A[i][k]][B[k][j]]; `gb_transposed` holds Gb as [b][a].
@@ -100,8 +101,8 @@ void backward_db(const Policy& exec, const float* gb_transposed, operand_format 
                  matrix_view<const float> dy, matrix_view<float> db) {
   constexpr const char* where = "amgrad::kernel::generic::backward_db";
   amgrad::detail::require_db_shapes(where, a, b, dy, db);
-  detail::for_each_index(exec, static_cast<std::int64_t>(db.rows * db.cols),
-                         detail::backward_element{gb_transposed, format.bits, dy.transposed(),
+  amgrad::detail::for_each_index(exec, static_cast<std::int64_t>(db.rows * db.cols),
+                         amgrad::detail::backward_element{gb_transposed, format.bits, dy.transposed(),
                                                   b.transposed(), a, db.transposed()});
 }
 
@@ -114,7 +115,7 @@ class tables {
         lut_(lut.values().begin(), lut.values().end()),
         da_(g.da.values().begin(), g.da.values().end()),
         db_t_(transpose(g.db)) {
-    amgrad::detail::require(g.da.format() == format_ && g.db.format() == format_,
+    amgrad::require(g.da.format() == format_ && g.db.format() == format_,
                             "amgrad::kernel::generic::tables",
                             "the gradient tables do not have the product table's format");
   }

@@ -6,23 +6,22 @@
 //     fixed-point table (as the published CUDA code stores it), within |dA - exact| <=
 //     sum_j |dY[i][j]| / 32 plus float rounding; without VBMI, or when a gradient does not fit
 //     int16 at x16, over the float table.
-// dB runs the dA kernel on the transposed problem: dB^T = dY^T (.) G_b^T[B^T][A^T].
+// dB runs the dA kernel on the transposed problem: dB^T = dY^T (.) G_b^T[B^T][A^T]. Each pass
+// becomes one detail::gradient_problem where it enters (da, db), and every layer below takes it.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
-#include "amgrad/gradient/scheme.hpp"
+#include "amgrad/table/gradient_tables.hpp"
 #include "amgrad/kernel/host/blas.hpp"
 #include "amgrad/kernel/host/detail/avx512_vbmi.hpp"
-#include "amgrad/kernel/host/row_table.hpp"
+#include "amgrad/kernel/host/detail/row_table.hpp"
 #include "amgrad/kernel/host/threading.hpp"
 
-namespace amgrad::kernel::host {
+namespace amgrad::detail {
 inline namespace AMGRAD_HOST_ABI {
-
-namespace detail {
 
 template <class T>
 matrix_view<T> row_range(matrix_view<T> m, std::size_t r0, std::size_t r1) {
@@ -32,10 +31,8 @@ matrix_view<T> row_range(matrix_view<T> m, std::size_t r0, std::size_t r1) {
 
 // Whether every entry survives the x16 int16 conversion (to_fixed_point would throw otherwise).
 inline bool fits_fixed_point(const gradient_table& g, double scale) {
-  return std::all_of(g.values().begin(), g.values().end(), [&](float v) {
-    const double x = std::nearbyint(static_cast<double>(v) * scale);
-    return std::isfinite(x) && x >= -32768.0 && x <= 32767.0;
-  });
+  return std::all_of(g.values().begin(), g.values().end(),
+                     [&](float v) { return amgrad::fits_fixed_point(v, scale); });
 }
 
 inline std::vector<line> fixed_point_planes(const gradient_table& g, double scale, bool transpose) {
@@ -60,35 +57,45 @@ inline void require_backward_operands(const char* where, matrix_view<const code_
   amgrad::detail::require_codes(where, "B", b, bits);
 }
 
+// A LUT-2D pass's tables, indexed [row operand's code][panel operand's code]: float entries
+// and, in fixed point, the x16 int16 entries as byte planes by the row code (dot form) and by the
+// panel code (sweep form).
+struct gradient_pass_tables {
+  std::vector<float> values;
+  std::vector<line> planes, planes_t;
+};
+
 // Splits [0, n) into at most `parts` nearly equal blocks of at least `grain`.
 inline std::size_t block_count(std::size_t n, int parts, std::size_t grain) {
   return std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(parts),
                                                          (n + grain - 1) / grain));
 }
 
-}  // namespace detail
+}  // namespace AMGRAD_HOST_ABI
+}  // namespace amgrad::detail
+
+namespace amgrad::kernel::host {
+inline namespace AMGRAD_HOST_ABI {
 
 enum class backward_path { fixed_point_vbmi, float_table };
 
 // Gradient tables of any scheme: dA, dB through the full 2-D tables.
 class backward_table_kernel {
  public:
-  static constexpr double fixed_point_scale = 16.0;
-
   explicit backward_table_kernel(gradient_tables g, int threads = 0, bool allow_fixed_point = true)
-      : g_(std::move(g)),
-        db_t_(detail::transposed_values(g_.db)),
-        threads_(threads) {
+      : bits_(g.da.format().bits), threads_(threads) {
+    // dA looks G_a up as [A's code][B's code]; dB, run as the transposed problem, looks G_b up
+    // as [B's code][A's code].
+    da_.values = g.da.values();
+    db_.values = detail::transposed_values(g.db);
 #if AMGRAD_HAS_AVX512VBMI
-    fixed_ = allow_fixed_point && detail::fits_fixed_point(g_.da, fixed_point_scale) &&
-             detail::fits_fixed_point(g_.db, fixed_point_scale);
+    fixed_ = allow_fixed_point && detail::fits_fixed_point(g.da, fixed_point_scale) &&
+             detail::fits_fixed_point(g.db, fixed_point_scale);
     if (fixed_) {
-      // Each pass needs its table both ways: rows by the row operand's code (dot form) and by
-      // the panel operand's code (sweep form, for narrow reductions).
-      da_planes_ = detail::fixed_point_planes(g_.da, fixed_point_scale, false);
-      da_planes_t_ = detail::fixed_point_planes(g_.da, fixed_point_scale, true);
-      db_planes_ = detail::fixed_point_planes(g_.db, fixed_point_scale, false);
-      db_planes_t_ = detail::fixed_point_planes(g_.db, fixed_point_scale, true);
+      da_.planes = detail::fixed_point_planes(g.da, fixed_point_scale, false);
+      da_.planes_t = detail::fixed_point_planes(g.da, fixed_point_scale, true);
+      db_.planes = detail::fixed_point_planes(g.db, fixed_point_scale, true);
+      db_.planes_t = detail::fixed_point_planes(g.db, fixed_point_scale, false);
     }
 #else
     (void)allow_fixed_point;
@@ -98,20 +105,18 @@ class backward_table_kernel {
   void da(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out) const {
     detail::require_backward_operands("amgrad::kernel::host::backward_table_kernel::da", a, b, dy,
-                                      out, g_.da.format().bits, true);
+                                      out, bits_, true);
     if (out.rows == 0 || out.cols == 0) return;
-    const auto panel = detail::contiguous_panel(b);
-    run(g_.da.data(), da_planes_, da_planes_t_, a, panel.data, panel.ld, dy, out);
+    run(problem(da_, a, b, dy, out));
   }
 
   void db(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out) const {
     detail::require_backward_operands("amgrad::kernel::host::backward_table_kernel::db", a, b, dy,
-                                      out, g_.da.format().bits, false);
+                                      out, bits_, false);
     if (out.rows == 0 || out.cols == 0) return;
-    const auto panel = detail::contiguous_panel(a.transposed());
-    run(db_t_.data(), db_planes_t_, db_planes_, b.transposed(), panel.data, panel.ld,
-        dy.transposed(), out.transposed());
+    // dB^T = dY^T (.) G_b^T[B^T][A^T]: the dA pass on the transposed operands.
+    run(problem(db_, b.transposed(), a.transposed(), dy.transposed(), out.transposed()));
   }
 
   backward_path path() const {
@@ -131,46 +136,38 @@ class backward_table_kernel {
   void set_threads(int threads) { threads_ = threads; }
 
  private:
-  // out (R x K) = dy (R x C) (.) G[rows (R x K)][panel (K x C)]
-  void run(const float* table, [[maybe_unused]] const std::vector<detail::line>& planes,
-           [[maybe_unused]] const std::vector<detail::line>& planes_by_panel,
-           matrix_view<const code_t> rows, const code_t* panel, std::size_t ld,
-           matrix_view<const float> dy, matrix_view<float> out) const {
-    std::vector<float> dy_copy;
-    const float* d = dy.data;
-    std::size_t d_ld = static_cast<std::size_t>(dy.row_stride);
-    if (dy.col_stride != 1) {
-      dy_copy = detail::contiguous_floats(dy);
-      d = dy_copy.data();
-      d_ld = dy.cols;
-    }
-    const int used = resolve_threads(threads_);
-#if AMGRAD_HAS_AVX512VBMI
-    if (sweeps(out.rows, dy.cols)) {
-      const auto rows_t = detail::contiguous_panel(rows.transposed());
-      detail::avx512_vbmi::gradient_sweep(planes_by_panel.data(), g_.da.format().bits,
-                                          rows_t.data, rows_t.ld, panel, ld, d, d_ld, dy.cols,
-                                          out, static_cast<float>(1.0 / fixed_point_scale), used);
-      return;
-    }
-    if (fixed_) {
-      detail::avx512_vbmi::gradient_dot(planes.data(), g_.da.format().bits, rows, panel, ld, d,
-                                        d_ld, dy.cols, out,
-                                        static_cast<float>(1.0 / fixed_point_scale), used);
-      return;
-    }
-#endif
-    const std::size_t side = static_cast<std::size_t>(g_.da.side());
-    const std::size_t blocks = (out.rows + 7) / 8;
-    detail::parallel_for(blocks, used, [&](std::size_t blk, int) {
-      detail::gradient_dot_rows(table, side, rows, panel, ld, d, d_ld, dy.cols, out, blk * 8,
-                                std::min(out.rows, blk * 8 + 8));
-    });
+  // The one place a pass becomes the value its kernels take: out (R x K) = dy (R x C) (.)
+  // G[rows (R x K)][panel (K x C)], with panel and dy in contiguous rows (copied when not) and,
+  // for the sweep form, rows transposed.
+  detail::gradient_problem problem(const detail::gradient_pass_tables& g,
+                                   matrix_view<const code_t> rows, matrix_view<const code_t> panel,
+                                   matrix_view<const float> dy, matrix_view<float> out) const {
+    return {.rows = rows,
+            .panel = detail::contiguous_panel(panel),
+            .dy = detail::contiguous_panel(dy),
+            .width = dy.cols,
+            .out = out,
+            .rows_t = sweeps(out.rows, dy.cols) ? detail::contiguous_panel(rows.transposed())
+                                                : detail::code_panel{},
+            .table = g.values.data(),
+            .side = std::size_t{1} << bits_,
+            .planes = g.planes.data(),
+            .planes_t = g.planes_t.data(),
+            .scale = static_cast<float>(1.0 / fixed_point_scale),
+            .bits = bits_,
+            .threads = resolve_threads(threads_)};
   }
 
-  gradient_tables g_;
-  std::vector<float> db_t_;  // G_b transposed: [b][a]
-  std::vector<detail::line> da_planes_, da_planes_t_, db_planes_, db_planes_t_;
+  void run(const detail::gradient_problem& prob) const {
+#if AMGRAD_HAS_AVX512VBMI
+    if (sweeps(prob.out.rows, prob.width)) return detail::avx512_vbmi::gradient_sweep(prob);
+    if (fixed_) return detail::avx512_vbmi::gradient_dot(prob);
+#endif
+    detail::portable_gradient(prob);
+  }
+
+  detail::gradient_pass_tables da_, db_;
+  int bits_;
   bool fixed_ = false;
   int threads_;
 };

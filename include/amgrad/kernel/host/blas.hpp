@@ -5,6 +5,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <mutex>
 #include <cstddef>
 #include <vector>
 
@@ -12,25 +13,46 @@
 
 namespace amgrad::kernel::host::blas {
 
-// OpenBLAS's thread count for the lifetime of this object (OpenBLAS only has a process-wide
-// setting, so it is restored afterwards). Kernels set 1 around their own parallel regions, so
-// OpenBLAS's pthread pool never runs, and spins, beside the kernel's threads.
+// OpenBLAS's thread count while at least one scope is alive. OpenBLAS has only a process-wide
+// setting, so scopes that overlap (nested, or on several threads at once: one appmult shared by
+// DataParallel workers) share one count under a mutex: the first sets it, the last restores the
+// previous one. Setting and restoring it per call, unsynchronised, let one caller's restore
+// re-enable OpenBLAS's pool under another caller's GEMM (a data race ThreadSanitizer reports).
+// Kernels open a scope of 1 around their parallel regions, so OpenBLAS's pthread pool never
+// spins beside the kernels' threads. Concurrent scopes should ask for the same count; the first
+// one's count holds until all have closed.
 class scoped_threads {
  public:
-  explicit scoped_threads(int threads) : previous_(openblas_get_num_threads()) {
-    if (threads != previous_) openblas_set_num_threads(threads);
+  explicit scoped_threads(int threads) {
+    const std::lock_guard<std::mutex> lock(state().mutex);
+    if (state().depth++ == 0) {
+      state().previous = openblas_get_num_threads();
+      if (threads != state().previous) openblas_set_num_threads(threads);
+    }
   }
   ~scoped_threads() {
-    if (openblas_get_num_threads() != previous_) openblas_set_num_threads(previous_);
+    const std::lock_guard<std::mutex> lock(state().mutex);
+    if (--state().depth == 0 && openblas_get_num_threads() != state().previous)
+      openblas_set_num_threads(state().previous);
   }
   scoped_threads(const scoped_threads&) = delete;
   scoped_threads& operator=(const scoped_threads&) = delete;
 
  private:
-  int previous_;
+  struct shared_state {
+    std::mutex mutex;
+    int depth = 0;
+    int previous = 1;
+  };
+  static shared_state& state() {
+    static shared_state s;  // one per process: OpenBLAS's setting is one per process
+    return s;
+  }
 };
 
-namespace detail {
+}  // namespace amgrad::kernel::host::blas
+
+namespace amgrad::detail {
 
 struct blas_operand {
   const float* data;
@@ -49,7 +71,9 @@ inline blas_operand as_blas(matrix_view<const float> m, std::vector<float>& stor
   return {storage.data(), CblasNoTrans, std::max<std::size_t>(1, m.cols)};
 }
 
-}  // namespace detail
+}  // namespace amgrad::detail
+
+namespace amgrad::kernel::host::blas {
 
 // C = A * B in float, with OpenBLAS on its current thread count. Shapes are the caller's job.
 inline void gemm(matrix_view<const float> a, matrix_view<const float> b, matrix_view<float> c) {

@@ -10,7 +10,7 @@
 #include <type_traits>
 
 #include "amgrad/kernel/host/detail/avx512_vbmi.hpp"
-#include "amgrad/kernel/host/row_table.hpp"
+#include "amgrad/kernel/host/detail/row_table.hpp"
 #include "amgrad/kernel/host/threading.hpp"
 #include "amgrad/matrix.hpp"
 #include "amgrad/table/table.hpp"
@@ -40,27 +40,31 @@ class forward_kernel {
   template <class Acc>
   void operator()(matrix_view<const code_t> a, matrix_view<const code_t> b,
                   matrix_view<Acc> y) const {
+    run(path(y.rows, y.cols), a, b, y);
+  }
+
+  // Runs a chosen path (tests and benchmarks force each one); `p` must be available().
+  template <class Acc>
+  void run(forward_path p, matrix_view<const code_t> a, matrix_view<const code_t> b,
+           matrix_view<Acc> y) const {
     static_assert(std::is_same_v<Acc, std::int32_t> || std::is_same_v<Acc, std::int64_t>,
                   "amgrad::kernel::host::forward_kernel accumulates in int32_t or int64_t");
     constexpr const char* where = "amgrad::kernel::host::forward_kernel";
+    amgrad::require(available(p), where, "the ", to_string(p), " path is not available for this ",
+                    "table or build");
     amgrad::detail::require_gemm_shapes(where, a, b, y);
     amgrad::detail::require_codes(where, "A", a, tables_.bits);
     amgrad::detail::require_codes(where, "B", b, tables_.bits);
     if constexpr (std::is_same_v<Acc, std::int32_t>)
       amgrad::detail::require_int32_depth(where, a.cols, tables_.max_abs);
-    switch (path(y.rows, y.cols)) {
+    if (y.rows == 0 || y.cols == 0) return;
+    const detail::forward_problem<Acc> prob = problem(p, a, b, y);
+    switch (p) {
 #if AMGRAD_HAS_AVX512VBMI
       case forward_path::vbmi_columns:
-        detail::avx512_vbmi::forward(tables_, a, b, y, threads_,
-                                     detail::avx512_vbmi::mapping::sweep_columns);
-        return;
-      case forward_path::vbmi_rows:
-        detail::avx512_vbmi::forward(tables_, a, b, y, threads_,
-                                     detail::avx512_vbmi::mapping::sweep_rows);
-        return;
+      case forward_path::vbmi_rows: return detail::avx512_vbmi::forward_tiles(prob);
 #endif
-      default:
-        detail::portable_forward(tables_, a, b, y, threads_);
+      default: return detail::portable_forward(prob);
     }
   }
 
@@ -76,11 +80,41 @@ class forward_kernel {
     return tables_.fits_u16 ? forward_path::portable_u16 : forward_path::portable_i32;
   }
 
+  // Whether this build and table can run path `p`: the 16-bit paths need max - min < 2^16, the
+  // VBMI ones a VBMI target.
+  bool available(forward_path p) const {
+    switch (p) {
+      case forward_path::portable_i32: return true;
+      case forward_path::portable_u16: return tables_.fits_u16;
+      case forward_path::vbmi_columns:
+      case forward_path::vbmi_rows: return AMGRAD_HAS_AVX512VBMI && tables_.fits_u16;
+    }
+    return false;
+  }
+
   int threads() const { return threads_; }
   void set_threads(int threads) { threads_ = threads; }
-  const detail::forward_tables& tables() const { return tables_; }
 
  private:
+  // The one place a call becomes the value its kernels take. The transposed mapping (vbmi_rows,
+  // for a narrow N) computes Y^T = B^T (x)' A^T: B^T's codes pick the rows of the transposed
+  // table, A^T is swept; the portable int32 path reads the int32 entries, with no base.
+  template <class Acc>
+  detail::forward_problem<Acc> problem(forward_path p, matrix_view<const code_t> a,
+                                       matrix_view<const code_t> b, matrix_view<Acc> y) const {
+    const bool t = p == forward_path::vbmi_rows, i32 = p == forward_path::portable_i32;
+    return {.rows = t ? b.transposed() : a,
+            .panel = detail::contiguous_panel(t ? a.transposed() : b),
+            .out = t ? y.transposed() : y,
+            .planes = (t ? tables_.planes_t : tables_.planes).data(),
+            .u16 = i32 ? nullptr : (t ? tables_.u16_t : tables_.u16).data(),
+            .i32 = (t ? tables_.lut_t : tables_.lut).data(),
+            .side = tables_.side(),
+            .base = i32 ? 0 : tables_.base,
+            .bits = tables_.bits,
+            .threads = resolve_threads(threads_)};
+  }
+
   detail::forward_tables tables_;
   int threads_;
 };

@@ -15,20 +15,6 @@
 #include <omp.h>
 #endif
 
-// The kernels' code differs with the target (VBMI or not) and the threading runtime (OpenMP or
-// std::thread), so it lives in an inline namespace named after both: translation units built
-// with different flags then define different symbols instead of silently sharing one inline
-// function (an ODR violation that could run VBMI code from a portable build).
-#if AMGRAD_HAS_AVX512VBMI && AMGRAD_HAS_OPENMP
-#define AMGRAD_HOST_ABI abi_vbmi_openmp
-#elif AMGRAD_HAS_AVX512VBMI
-#define AMGRAD_HOST_ABI abi_vbmi_threads
-#elif AMGRAD_HAS_OPENMP
-#define AMGRAD_HOST_ABI abi_portable_openmp
-#else
-#define AMGRAD_HOST_ABI abi_portable_threads
-#endif
-
 namespace amgrad::kernel::host {
 inline namespace AMGRAD_HOST_ABI {
 
@@ -45,7 +31,11 @@ inline int resolve_threads(int threads) {
 #endif
 }
 
-namespace detail {
+}  // namespace AMGRAD_HOST_ABI
+}  // namespace amgrad::kernel::host
+
+namespace amgrad::detail {
+inline namespace AMGRAD_HOST_ABI {
 
 // Calls body(task, thread_index) for every task in [0, tasks), spread over `threads` threads.
 // Tasks are independent; each thread gets a thread_index in [0, threads) for its scratch space.
@@ -78,6 +68,5 @@ void parallel_for(std::size_t tasks, int threads, Body&& body) {
 #endif
 }
 
-}  // namespace detail
 }  // namespace AMGRAD_HOST_ABI
-}  // namespace amgrad::kernel::host
+}  // namespace amgrad::detail

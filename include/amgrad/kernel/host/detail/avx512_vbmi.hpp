@@ -17,7 +17,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "amgrad/kernel/host/row_table.hpp"
+#include "amgrad/kernel/host/detail/row_table.hpp"
 
 // GCC 12 flags the `__m512i __Y = __Y;` idiom inside its own intrinsics headers when they are
 // inlined here; the values are never read uninitialised.
@@ -27,9 +27,9 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-namespace amgrad::kernel::host {
+namespace amgrad::detail {
 inline namespace AMGRAD_HOST_ABI {
-namespace detail::avx512_vbmi {
+namespace avx512_vbmi {
 
 // How many code bits a lookup consumes: <= 6, 7 or 8.
 enum class lookup_width { up_to_6 = 6, seven = 7, eight = 8 };
@@ -123,11 +123,17 @@ inline void flush_lanes(U* dst, __m512i lo16, __m512i hi16) {
 // One tile: rows [r0, r1) x columns [c0, c0 + width) of out += sum_k stored(rows(r,k), panel(k,c))
 // kept in `scratch` (tile_rows x tile_cols, scratch order), then written out with K * base.
 template <lookup_width W, class Acc>
-void forward_tile(const line* planes, std::int64_t base, matrix_view<const code_t> rows,
-                  const code_t* panel, std::size_t ld, matrix_view<Acc> out, std::size_t r0,
-                  std::size_t r1, std::size_t c0, std::size_t width,
+void forward_tile(const forward_problem<Acc>& prob, std::size_t r0, std::size_t r1,
+                  std::size_t c0, std::size_t width,
                   std::vector<std::make_unsigned_t<Acc>>& scratch) {
   using U = std::make_unsigned_t<Acc>;
+  // Locals, not reads through `prob`: the scratch and out stores could alias its fields.
+  const line* const planes = prob.planes;
+  const matrix_view<const code_t> rows = prob.rows;
+  const code_t* const panel = prob.panel.data;
+  const std::size_t ld = prob.panel.ld;
+  const matrix_view<Acc> out = prob.out;
+  const std::int64_t base = prob.base;
   const std::size_t depth = rows.cols;
   scratch.assign(tile_rows * tile_cols, U{0});
   const __mmask64 m0 = tail_mask(width);
@@ -180,25 +186,21 @@ void forward_tile(const line* planes, std::int64_t base, matrix_view<const code_
   }
 }
 
-// out = rows (x) panel over tiles, threads over tiles. `planes` index rows by rows' codes.
+// out = rows (x) panel over tiles, threads over tiles, through prob.planes (the 16-bit entries
+// must fit: forward_tables::fits_u16).
 template <class Acc>
-void forward_tiles(const line* planes, int bits, std::int64_t base,
-                   matrix_view<const code_t> rows, const code_t* panel, std::size_t ld,
-                   matrix_view<Acc> out, int threads) {
+void forward_tiles(const forward_problem<Acc>& prob) {
   using U = std::make_unsigned_t<Acc>;
-  if (out.rows == 0 || out.cols == 0) return;
-  const std::size_t row_tiles = (out.rows + tile_rows - 1) / tile_rows;
-  const std::size_t col_tiles = (out.cols + tile_cols - 1) / tile_cols;
-  const int used = resolve_threads(threads);
-  std::vector<std::vector<U>> scratch(static_cast<std::size_t>(used));
-  parallel_for(row_tiles * col_tiles, used, [&](std::size_t tile, int me) {
+  const std::size_t row_tiles = (prob.out.rows + tile_rows - 1) / tile_rows;
+  const std::size_t col_tiles = (prob.out.cols + tile_cols - 1) / tile_cols;
+  std::vector<std::vector<U>> scratch(static_cast<std::size_t>(prob.threads));
+  parallel_for(row_tiles * col_tiles, prob.threads, [&](std::size_t tile, int me) {
     const std::size_t r0 = (tile / col_tiles) * tile_rows, c0 = (tile % col_tiles) * tile_cols;
-    const std::size_t r1 = std::min(out.rows, r0 + tile_rows);
-    const std::size_t width = std::min(tile_cols, out.cols - c0);
+    const std::size_t r1 = std::min(prob.out.rows, r0 + tile_rows);
+    const std::size_t width = std::min(tile_cols, prob.out.cols - c0);
     auto& s = scratch[static_cast<std::size_t>(me)];
-    with_lookup_width(bits, [&](auto w) {
-      forward_tile<w()>(planes, base, rows, panel, ld, out, r0, r1, c0, width, s);
-    });
+    with_lookup_width(prob.bits,
+                      [&](auto w) { forward_tile<w()>(prob, r0, r1, c0, width, s); });
   });
 }
 
@@ -208,20 +210,6 @@ enum class mapping { sweep_columns, sweep_rows };
 
 inline mapping preferred_mapping(std::size_t m, std::size_t n) {
   return n < 64 && m > 2 * n ? mapping::sweep_rows : mapping::sweep_columns;
-}
-
-// Y = A (x) B. Requires t.fits_u16.
-template <class Acc>
-void forward(const forward_tables& t, matrix_view<const code_t> a, matrix_view<const code_t> b,
-             matrix_view<Acc> y, int threads, mapping how) {
-  if (how == mapping::sweep_columns) {
-    const auto panel = contiguous_panel(b);
-    forward_tiles(t.planes.data(), t.bits, t.base, a, panel.data, panel.ld, y, threads);
-  } else {
-    const auto panel = contiguous_panel(a.transposed());
-    forward_tiles(t.planes_t.data(), t.bits, t.base, b.transposed(), panel.data, panel.ld,
-                  y.transposed(), threads);
-  }
 }
 
 // ---- LUT-2D backward ------------------------------------------------------------------------
@@ -252,13 +240,28 @@ inline std::size_t lane_column(std::size_t p) {
   return 16 * chunk + (group >= 2 ? 8 : 0) + word + (group % 2);
 }
 
-// R rows of one output column k: out(r + q, k) for q < R, sharing the panel's codes (and the
-// bit-7 mask) between the rows.
+// A block of rows from r0 in the dot form: dy in lane order, `stride` floats (`vectors` of 64
+// lanes) per row, and the scale with the int32 lanes' 2^-16 folded in.
+struct dot_block {
+  std::size_t r0;
+  std::size_t vectors, stride;
+  const float* lanes;
+  float scale;
+};
+
+// R rows of one output column k: out(r + q, k) for q < R, sharing the panel's codes `p` (and the
+// bit-7 mask) between the rows. Always inlined: GCC 12 no longer inlines it once it takes two
+// structs instead of twelve values, and the call costs 5% of dA at 1024^3.
 template <lookup_width W, int R>
-inline void gradient_dot_column(const line* planes, matrix_view<const code_t> rows,
-                                const code_t* p, std::size_t width, std::size_t vectors,
-                                const float* lanes, std::size_t stride, matrix_view<float> out,
-                                std::size_t r, std::size_t r0, std::size_t k, float scale) {
+[[gnu::always_inline]] inline void gradient_dot_column(const gradient_problem& prob,
+                                                       const dot_block& blk, const code_t* p,
+                                                       std::size_t r, std::size_t k) {
+  const line* const planes = prob.planes;
+  const matrix_view<const code_t> rows = prob.rows;
+  const matrix_view<float> out = prob.out;
+  const std::size_t width = prob.width, vectors = blk.vectors, stride = blk.stride, r0 = blk.r0;
+  const float* const lanes = blk.lanes;
+  const float scale = blk.scale;
   plane<W> lo_plane[R], hi_plane[R];
   for (int q = 0; q < R; ++q) {
     const line* row = planes + lines_per_row * rows(r + static_cast<std::size_t>(q), k);
@@ -286,13 +289,16 @@ inline void gradient_dot_column(const line* planes, matrix_view<const code_t> ro
         scale * _mm512_reduce_add_ps(_mm512_add_ps(even[q], odd[q]));
 }
 
+// Output rows [r0, r1) in the dot form; `lanes` is the calling thread's scratch.
 template <lookup_width W>
-void gradient_dot_rows(const line* planes, matrix_view<const code_t> rows, const code_t* panel,
-                       std::size_t ld, const float* dy, std::size_t dy_ld, std::size_t width,
-                       matrix_view<float> out, std::size_t r0, std::size_t r1, float scale,
+void gradient_dot_rows(const gradient_problem& prob, std::size_t r0, std::size_t r1,
                        std::vector<float>& lanes) {
+  const code_t* const panel = prob.panel.data;
+  const float* const dy = prob.dy.data;
+  const std::size_t ld = prob.panel.ld, dy_ld = prob.dy.ld, width = prob.width;
+  const std::size_t depth = prob.rows.cols;
   const std::size_t vectors = (width + 63) / 64;
-  scale *= 1.0f / 65536.0f;  // the int32 lanes hold word * 2^16
+  const float scale = prob.scale * (1.0f / 65536.0f);  // the int32 lanes hold word * 2^16
   const std::size_t stride = vectors * 64;
   lanes.assign((r1 - r0) * stride, 0.0f);
   for (std::size_t r = r0; r < r1; ++r) {
@@ -304,36 +310,28 @@ void gradient_dot_rows(const line* planes, matrix_view<const code_t> rows, const
         l[64 * v + p] = c < width ? d[c] : 0.0f;  // zero lanes cancel the padding lookups
       }
   }
+  const dot_block blk{r0, vectors, stride, lanes.data(), scale};
   // k outside, rows inside: one panel row serves the whole block from L1.
-  for (std::size_t k = 0; k < rows.cols; ++k) {
+  for (std::size_t k = 0; k < depth; ++k) {
     const code_t* p = panel + k * ld;
     std::size_t r = r0;
-    for (; r + 2 <= r1; r += 2)
-      gradient_dot_column<W, 2>(planes, rows, p, width, vectors, lanes.data(), stride, out, r, r0,
-                                k, scale);
-    if (r < r1)
-      gradient_dot_column<W, 1>(planes, rows, p, width, vectors, lanes.data(), stride, out, r, r0,
-                                k, scale);
+    for (; r + 2 <= r1; r += 2) gradient_dot_column<W, 2>(prob, blk, p, r, k);
+    if (r < r1) gradient_dot_column<W, 1>(prob, blk, p, r, k);
   }
 }
 
 inline constexpr std::size_t gradient_row_block = 8;
 
-// out (R x K) = scale * (dy (R x C) . G[rows][panel]) over blocks of rows. dy rows contiguous.
-inline void gradient_dot(const line* planes, int bits, matrix_view<const code_t> rows,
-                         const code_t* panel, std::size_t ld, const float* dy, std::size_t dy_ld,
-                         std::size_t width, matrix_view<float> out, float scale, int threads) {
-  if (out.rows == 0 || out.cols == 0) return;
-  const std::size_t blocks = (out.rows + gradient_row_block - 1) / gradient_row_block;
-  const int used = resolve_threads(threads);
-  std::vector<std::vector<float>> lanes(static_cast<std::size_t>(used));
-  parallel_for(blocks, used, [&](std::size_t blk, int me) {
+// The gradient in the dot form (the int16 byte planes by the row code), threads over blocks of
+// rows.
+inline void gradient_dot(const gradient_problem& prob) {
+  const std::size_t blocks = (prob.out.rows + gradient_row_block - 1) / gradient_row_block;
+  std::vector<std::vector<float>> lanes(static_cast<std::size_t>(prob.threads));
+  parallel_for(blocks, prob.threads, [&](std::size_t blk, int me) {
     const std::size_t r0 = blk * gradient_row_block;
-    const std::size_t r1 = std::min(out.rows, r0 + gradient_row_block);
+    const std::size_t r1 = std::min(prob.out.rows, r0 + gradient_row_block);
     auto& l = lanes[static_cast<std::size_t>(me)];
-    with_lookup_width(bits, [&](auto w) {
-      gradient_dot_rows<w()>(planes, rows, panel, ld, dy, dy_ld, width, out, r0, r1, scale, l);
-    });
+    with_lookup_width(prob.bits, [&](auto w) { gradient_dot_rows<w()>(prob, r0, r1, l); });
   });
 }
 
@@ -353,14 +351,20 @@ inline bool prefers_sweep(std::size_t out_rows, std::size_t width) {
   return width < 256 && out_rows >= 64;
 }
 
-// Output rows [r0, r0 + 64) (or fewer at the end); rows_t is rows transposed (K x R, ld rows_ld).
+// Output rows [r0, r0 + 64) (or fewer at the end) in the sweep form, through prob.planes_t and
+// prob.rows_t; `lanes` is the calling thread's scratch.
 template <lookup_width W>
-void gradient_sweep_block(const line* planes_t, const code_t* rows_t, std::size_t rows_ld,
-                          std::size_t depth, const code_t* panel, std::size_t ld, const float* dy,
-                          std::size_t dy_ld, std::size_t width, matrix_view<float> out,
-                          std::size_t r0, float scale, std::vector<float>& lanes) {
+void gradient_sweep_block(const gradient_problem& prob, std::size_t r0,
+                          std::vector<float>& lanes) {
+  const line* const planes_t = prob.planes_t;
+  const code_t* const rows_t = prob.rows_t.data;
+  const code_t* const panel = prob.panel.data;
+  const float* const dy = prob.dy.data;
+  const matrix_view<float> out = prob.out;
+  const std::size_t rows_ld = prob.rows_t.ld, depth = out.cols, ld = prob.panel.ld;
+  const std::size_t dy_ld = prob.dy.ld, width = prob.width;
   const std::size_t n = std::min<std::size_t>(64, out.rows - r0);
-  scale *= 1.0f / 65536.0f;  // the int32 lanes hold word * 2^16
+  const float scale = prob.scale * (1.0f / 65536.0f);  // the int32 lanes hold word * 2^16
   // dy in lane order, one 64-lane vector per column c; zero lanes cancel the padding rows.
   lanes.assign(width * 64, 0.0f);
   for (std::size_t c = 0; c < width; ++c)
@@ -394,29 +398,20 @@ void gradient_sweep_block(const line* planes_t, const code_t* rows_t, std::size_
   }
 }
 
-// out (R x K) = scale * (dy (R x C) . G[rows][panel]) in the sweep form; planes_t holds the
-// table transposed (row = panel code), rows_t the rows' codes transposed (K x R).
-inline void gradient_sweep(const line* planes_t, int bits, const code_t* rows_t,
-                           std::size_t rows_ld, const code_t* panel, std::size_t ld,
-                           const float* dy, std::size_t dy_ld, std::size_t width,
-                           matrix_view<float> out, float scale, int threads) {
-  if (out.rows == 0 || out.cols == 0) return;
-  const std::size_t blocks = (out.rows + 63) / 64;
-  const int used = resolve_threads(threads);
-  std::vector<std::vector<float>> lanes(static_cast<std::size_t>(used));
-  parallel_for(blocks, used, [&](std::size_t blk, int me) {
+// The gradient in the sweep form (the int16 byte planes by the panel code; needs prob.rows_t),
+// threads over blocks of 64 rows.
+inline void gradient_sweep(const gradient_problem& prob) {
+  const std::size_t blocks = (prob.out.rows + 63) / 64;
+  std::vector<std::vector<float>> lanes(static_cast<std::size_t>(prob.threads));
+  parallel_for(blocks, prob.threads, [&](std::size_t blk, int me) {
     auto& l = lanes[static_cast<std::size_t>(me)];
-    const std::size_t r0 = blk * 64;
-    with_lookup_width(bits, [&](auto w) {
-      gradient_sweep_block<w()>(planes_t, rows_t, rows_ld, out.cols, panel, ld, dy, dy_ld, width,
-                                out, r0, scale, l);
-    });
+    with_lookup_width(prob.bits, [&](auto w) { gradient_sweep_block<w()>(prob, blk * 64, l); });
   });
 }
 
-}  // namespace detail::avx512_vbmi
+}  // namespace avx512_vbmi
 }  // namespace AMGRAD_HOST_ABI
-}  // namespace amgrad::kernel::host
+}  // namespace amgrad::detail
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

@@ -2,7 +2,8 @@
 // The row-table technique, portable version. For each A[i][k], the row LUT[A[i][k]][.] is fixed;
 // sweeping j then looks up LUT[row][B[k][j]] from one small contiguous row (i-k-j order), instead
 // of the dot order's scattered LUT[A[i][k]][B[k][j]] over the whole table. No hardware gathers:
-// they are slow on AMD. Also here: the tables every host kernel is prepared with, and packing.
+// they are slow on AMD. Also here: the tables every host kernel is prepared with, packing, and
+// the one value each kernel call passes down its layers (forward_problem, gradient_problem).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -15,17 +16,8 @@
 #include "amgrad/operand.hpp"
 #include "amgrad/table/table.hpp"
 
-// The row-table sweep is faster as scalar code: GCC's auto-vectoriser otherwise builds vectors
-// from 16 scalar loads each (an emulated gather), 3.3 -> 2.8 G-lookups/s on Zen 5.
-#if defined(__GNUC__) && !defined(__clang__)
-#define AMGRAD_SCALAR_LOOPS __attribute__((optimize("no-tree-vectorize")))
-#else
-#define AMGRAD_SCALAR_LOOPS
-#endif
-
-namespace amgrad::kernel::host {
+namespace amgrad::detail {
 inline namespace AMGRAD_HOST_ABI {
-namespace detail {
 
 // One 64-byte line; byte-plane tables are arrays of these so that every row is zmm-aligned.
 struct alignas(64) line {
@@ -99,38 +91,63 @@ inline forward_tables prepare_forward(const product_table& lut) {
   return t;
 }
 
-// A contiguous row-major copy of a code matrix when it is not already one; kernels read their
-// swept operand ("panel") as rows of contiguous codes.
-struct code_panel {
-  const code_t* data;
-  std::size_t ld;
-  std::vector<code_t> storage;
+// A matrix as rows of contiguous elements `ld` apart, the layout the kernels read their swept
+// operand ("panel") and dy in: the view itself when it already is one, else a row-major copy
+// held in `storage`.
+template <class T>
+struct dense_panel {
+  const T* data = nullptr;
+  std::size_t ld = 0;
+  std::vector<T> storage;
 };
+using code_panel = dense_panel<code_t>;
 
-inline code_panel contiguous_panel(matrix_view<const code_t> m) {
+template <class T>
+dense_panel<T> contiguous_panel(matrix_view<const T> m) {
   if (m.col_stride == 1) return {m.data, static_cast<std::size_t>(m.row_stride), {}};
-  code_panel p{nullptr, m.cols, std::vector<code_t>(m.rows * m.cols)};
+  dense_panel<T> p{nullptr, m.cols, std::vector<T>(m.rows * m.cols)};
   for (std::size_t r = 0; r < m.rows; ++r)
     for (std::size_t c = 0; c < m.cols; ++c) p.storage[r * m.cols + c] = m(r, c);
   p.data = p.storage.data();
   return p;
 }
 
-inline std::vector<float> contiguous_floats(matrix_view<const float> m) {
-  std::vector<float> out(m.rows * m.cols);
-  for (std::size_t r = 0; r < m.rows; ++r)
-    for (std::size_t c = 0; c < m.cols; ++c) out[r * m.cols + c] = m(r, c);
-  return out;
-}
+// ---- forward --------------------------------------------------------------------------------
 
-// Rows [r0, r1) of out = sum_k T[rows(r, k)][panel(k, c)] + K * base, in the wrapping unsigned
-// type of Acc: the result modulo 2^bits(Acc) is what the reference's int64 sum casts to.
+// One forward call: everything its kernels read, built once where the call enters
+// (forward_kernel::run). out (R x C) = sum_k T[rows(r, k)][panel(k, c)], in the wrapping
+// unsigned type of Acc. The usual mapping: rows = A, panel = B, out = Y; the transposed one (for
+// a narrow N): rows = B^T, panel = A^T, out = Y^T, with T transposed to match.
+template <class Acc>
+struct forward_problem {
+  matrix_view<const code_t> rows;  // R x K: each code picks a table row
+  code_panel panel;                // K x C: the swept codes
+  matrix_view<Acc> out;            // R x C
+  // T, [rows' code][panel's code]: the re-based 16-bit entries (stored = value - base) as byte
+  // planes (VBMI) and as u16, or, where u16 is null, the int32 entries (base 0).
+  const line* planes = nullptr;
+  const std::uint16_t* u16 = nullptr;
+  const std::int32_t* i32 = nullptr;
+  std::size_t side = 0;
+  std::int64_t base = 0;
+  int bits = 0;
+  int threads = 1;  // resolved: at least 1
+};
+
+// Rows [r0, r1) of out = sum_k lut[rows(r, k)][panel(k, c)] + K * base, lut being prob.u16 or
+// prob.i32, in the wrapping unsigned type of Acc: the result modulo 2^bits(Acc) is what the
+// reference's int64 sum casts to.
 template <class Entry, class Acc>
-AMGRAD_SCALAR_LOOPS void row_table_rows(const Entry* lut, std::size_t side, std::int64_t base,
-                    matrix_view<const code_t> rows, const code_t* panel, std::size_t ld,
-                    matrix_view<Acc> out, std::size_t r0, std::size_t r1,
-                    std::vector<std::make_unsigned_t<Acc>>& acc) {
+AMGRAD_SCALAR_LOOPS void row_table_rows(const forward_problem<Acc>& prob, const Entry* lut,
+                                        std::size_t r0, std::size_t r1,
+                                        std::vector<std::make_unsigned_t<Acc>>& acc) {
   using U = std::make_unsigned_t<Acc>;
+  // Locals, not reads through `prob`: the accumulator's stores could alias its integer fields.
+  const matrix_view<const code_t> rows = prob.rows;
+  const matrix_view<Acc> out = prob.out;
+  const code_t* const panel = prob.panel.data;
+  const std::size_t ld = prob.panel.ld, side = prob.side;
+  const std::int64_t base = prob.base;
   const std::size_t depth = rows.cols, width = out.cols;
   acc.resize(width);
   for (std::size_t r = r0; r < r1; ++r) {
@@ -163,35 +180,57 @@ AMGRAD_SCALAR_LOOPS void row_table_rows(const Entry* lut, std::size_t side, std:
 
 inline constexpr std::size_t portable_row_block = 16;
 
-// The portable forward: Y = A (x) B through the row table, threads over blocks of rows. Uses the
-// 16-bit re-based table when the products fit it (half the cache footprint), else int32.
+// The portable forward: out through the row table, threads over blocks of rows. On the 16-bit
+// re-based entries when prob.u16 is set (half the cache footprint), else the int32 ones.
 template <class Acc>
-void portable_forward(const forward_tables& t, matrix_view<const code_t> a,
-                      matrix_view<const code_t> b, matrix_view<Acc> y, int threads,
-                      bool allow_u16 = true) {
+void portable_forward(const forward_problem<Acc>& prob) {
   using U = std::make_unsigned_t<Acc>;
-  if (y.rows == 0 || y.cols == 0) return;
-  const auto panel = contiguous_panel(b);
-  const std::size_t blocks = (y.rows + portable_row_block - 1) / portable_row_block;
-  const int used = resolve_threads(threads);
-  std::vector<std::vector<U>> scratch(static_cast<std::size_t>(used));
-  parallel_for(blocks, used, [&](std::size_t blk, int me) {
+  const std::size_t blocks = (prob.out.rows + portable_row_block - 1) / portable_row_block;
+  std::vector<std::vector<U>> scratch(static_cast<std::size_t>(prob.threads));
+  parallel_for(blocks, prob.threads, [&](std::size_t blk, int me) {
     const std::size_t r0 = blk * portable_row_block;
-    const std::size_t r1 = std::min(y.rows, r0 + portable_row_block);
+    const std::size_t r1 = std::min(prob.out.rows, r0 + portable_row_block);
     auto& acc = scratch[static_cast<std::size_t>(me)];
-    if (t.fits_u16 && allow_u16)
-      row_table_rows(t.u16.data(), t.side(), t.base, a, panel.data, panel.ld, y, r0, r1, acc);
+    if (prob.u16 != nullptr)
+      row_table_rows(prob, prob.u16, r0, r1, acc);
     else
-      row_table_rows(t.lut.data(), t.side(), 0, a, panel.data, panel.ld, y, r0, r1, acc);
+      row_table_rows(prob, prob.i32, r0, r1, acc);
   });
 }
 
-// Rows [r0, r1) of the table-gradient dot form: out(r, k) = scale * sum_c dy[r][c] *
-// G[rows(r, k)][panel(k, c)], with G a float table (the portable LUT-2D backward).
-inline void gradient_dot_rows(const float* g, std::size_t side, matrix_view<const code_t> rows,
-                              const code_t* panel, std::size_t ld, const float* dy,
-                              std::size_t dy_ld, std::size_t width, matrix_view<float> out,
-                              std::size_t r0, std::size_t r1) {
+// ---- LUT-2D backward ------------------------------------------------------------------------
+
+// One LUT-2D gradient pass: everything its kernels read, built once where the pass enters
+// (backward_table_kernel::da / db). out (R x K) = scale * sum_c dy[r][c] *
+// G[rows(r, k)][panel(k, c)]. dA: rows = A, panel = B, dy = dY, out = dA. dB is the same pass on
+// the transposed problem: rows = B^T, panel = A^T, dy = dY^T, out = dB^T, with G_b transposed.
+struct gradient_problem {
+  matrix_view<const code_t> rows;  // R x K: each code picks a table row
+  code_panel panel;                // K x C: the swept codes
+  dense_panel<float> dy;           // R x C
+  std::size_t width = 0;           // C, the reduction
+  matrix_view<float> out;          // R x K
+  code_panel rows_t;               // K x R, rows transposed: the sweep form's lanes (else empty)
+  // G, [rows' code][panel's code]: float entries (portable form), or the x16 int16 entries as
+  // byte planes with a row per row code (VBMI dot form) and, transposed, per panel code (sweep).
+  const float* table = nullptr;
+  std::size_t side = 0;
+  const line* planes = nullptr;
+  const line* planes_t = nullptr;
+  float scale = 1;  // of the int16 entries
+  int bits = 0;
+  int threads = 1;  // resolved: at least 1
+};
+
+// Rows [r0, r1) of the gradient in the dot form over the float table (the portable LUT-2D
+// backward).
+inline void gradient_dot_rows(const gradient_problem& prob, std::size_t r0, std::size_t r1) {
+  const matrix_view<const code_t> rows = prob.rows;
+  const matrix_view<float> out = prob.out;
+  const float* const g = prob.table;
+  const code_t* const panel = prob.panel.data;
+  const float* const dy = prob.dy.data;
+  const std::size_t side = prob.side, ld = prob.panel.ld, dy_ld = prob.dy.ld, width = prob.width;
   for (std::size_t r = r0; r < r1; ++r) {
     const float* d = dy + r * dy_ld;
     for (std::size_t k = 0; k < rows.cols; ++k) {
@@ -211,6 +250,17 @@ inline void gradient_dot_rows(const float* g, std::size_t side, matrix_view<cons
   }
 }
 
-}  // namespace detail
+inline constexpr std::size_t portable_gradient_block = 8;
+
+// The portable LUT-2D backward: threads over blocks of rows.
+inline void portable_gradient(const gradient_problem& prob) {
+  const std::size_t blocks =
+      (prob.out.rows + portable_gradient_block - 1) / portable_gradient_block;
+  parallel_for(blocks, prob.threads, [&](std::size_t blk, int) {
+    const std::size_t r0 = blk * portable_gradient_block;
+    gradient_dot_rows(prob, r0, std::min(prob.out.rows, r0 + portable_gradient_block));
+  });
+}
+
 }  // namespace AMGRAD_HOST_ABI
-}  // namespace amgrad::kernel::host
+}  // namespace amgrad::detail
