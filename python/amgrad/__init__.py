@@ -1,0 +1,23 @@
+"""amgrad: retrain neural networks on approximate multipliers (AppMults), from Python.
+
+The numbers all come from the C++ library (the extension ``amgrad._C``): truth tables of the
+built-in models and of table files, gradient tables, error metrics, quantizer parameters and the
+quantized linear / conv2d autograd functions. This package adds Python objects around them:
+
+    import amgrad
+    mult = amgrad.models.drum(4, bits=8)            # or amgrad.multiplier("drum:4")
+    scheme = amgrad.lut2d(hws=16)
+    model = amgrad.nn.convert(torch_model, mult, scheme)
+"""
+import torch  # noqa: F401  (loads libtorch before the extension)
+
+from . import _C
+from ._C import Error
+from .core import (Multiplier, Scheme, lut1d, lut2d, models, multiplier, ste,
+                   builtin_models, builtin_schemes)
+from . import lut
+from . import nn
+
+__all__ = ["Error", "Multiplier", "Scheme", "ste", "lut1d", "lut2d", "models", "multiplier",
+           "builtin_models", "builtin_schemes", "lut", "nn"]
+__version__ = "0.1.0"
