@@ -125,6 +125,30 @@ TEST_CASE("DATE'25 text: format sources") {
   CHECK_ERROR(read_date(path, operand_format{9, false}), "bit width = 9 is out of range");
 }
 
+// The DATE'25 authors' tables simulated from netlists (shared/netlists/*_lutfp.txt.gz) start with
+// what their synthesis tool printed ("Warning: ...", "$false", ...) before the INFO lines.
+TEST_CASE("DATE'25 text: a tool preamble (Warning lines, $ lines) before the INFO lines is skipped") {
+  temp_dir dir;
+  std::string text =
+      "Warning: Constant-0 drivers added to 1 non-driven nets in network \"m\":\n$false\n"
+      "Hierarchy reader flattened 75 instances of logic boxes and left 0 black boxes.\n"
+      "INFO: Error rate: 0.5\nLUT for approximate multiplier:\n";
+  const auto lut = make_product_table<unsigned_operand<2>>(truncated{1});
+  for (int a = 0; a < 4; ++a)
+    for (int b = 0; b < 4; ++b) text += concat(a, " ", b, " ", lut(a, b), "\n");
+  const auto path = dir.file("preamble_lutfp.txt");
+  write_text(path, text);
+  const auto file = read_date(path);
+  CHECK(file.lut == lut);
+  CHECK(file.info == std::vector<std::string>{"Error rate: 0.5"});
+  CHECK(detect_format(path) == table_format::date);
+  CHECK(read_product_table(path) == lut);
+  // Tool lines are a preamble only: after the INFO lines they are an error, as any stray text.
+  const auto late = dir.file("late.txt");
+  write_text(late, "INFO: x\nWarning: late\nLUT for approximate multiplier:\n0 0 0\n");
+  CHECK_THROWS_WITH_AS(read_date(late), doctest::Contains("late.txt:2"), error);
+}
+
 TEST_CASE("DATE'25 text: each kind of bad input is named with its file and line") {
   temp_dir dir;
   const auto bad = [&](const std::string& name, const std::string& content) {

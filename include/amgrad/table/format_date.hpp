@@ -152,6 +152,16 @@ void append_date_section(std::string& out, std::string_view header, const table<
     }
 }
 
+// The DATE'25 authors' tables simulated from netlists start with their synthesis tool's output
+// ("Warning: Constant-0 drivers added ...", "$false", "Hierarchy reader flattened ...") before
+// the INFO lines: text lines, never table rows (which start with a digit or a sign). Such lines
+// are skipped only before any INFO line or table, within the INFO byte budget.
+inline bool is_tool_preamble(std::string_view line) {
+  if (line.empty() || line.rfind("INFO:", 0) == 0 || line.rfind("LUT for", 0) == 0) return false;
+  const auto c = static_cast<unsigned char>(line.front());
+  return c == '$' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
 }  // namespace detail
 
 // Reads a DATE'25 table file (gzip or plain). `format`, when given, overrides the inference.
@@ -187,7 +197,12 @@ inline date_table_file read_date(const std::string& path,
       s.header_line = reader.line_number();
       current = &s;
     };
-    if (text.rfind("INFO:", 0) == 0) {
+    if (current == nullptr && out.info.empty() && is_tool_preamble(text)) {
+      // What the authors' synthesis tool printed before their INFO lines: skipped, bounded.
+      info_bytes += line.size() + 1;
+      require(info_bytes <= date_max_info_bytes, date_where, reader.position(),
+              ": the lines before the tables hold more than ", date_max_info_bytes, " bytes");
+    } else if (text.rfind("INFO:", 0) == 0) {
       require(current == nullptr, date_where, reader.position(),
               ": INFO lines must come before the tables");
       info_bytes += line.size() + 1;

@@ -4,8 +4,8 @@
 //   approxtorch  ApproxTorch whitespace matrix (format_approxtorch.hpp)
 //   tfapprox     TFApprox binary uint16 (format_tfapprox.hpp)
 // detect_format looks at the (decompressed) content, not the name: bytes outside printable
-// ASCII mean TFApprox's binary; text starting with "INFO:" or "LUT for" means DATE'25; any
-// other text is an ApproxTorch matrix.
+// ASCII mean TFApprox's binary; text starting with "INFO:" or "LUT for" (after a synthesis
+// tool's "Warning"/"$" lines, if any) means DATE'25; any other text is an ApproxTorch matrix.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,10 +49,18 @@ inline table_format detect_format(const std::string& path) {
     const bool text = (u >= 0x20 && u < 0x7F) || c == '\n' || c == '\r' || c == '\t';
     if (!text) return table_format::tfapprox;
   }
-  const auto first = head.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos &&
-      (head.substr(first).rfind("INFO:", 0) == 0 || head.substr(first).rfind("LUT for", 0) == 0))
-    return table_format::date;
+  // The first line that is not blank and not a synthesis tool's preamble decides.
+  std::string_view rest = head;
+  while (!rest.empty()) {
+    const auto end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) continue;
+    line.remove_prefix(first);
+    if (line.rfind("INFO:", 0) == 0 || line.rfind("LUT for", 0) == 0) return table_format::date;
+    if (!detail::is_tool_preamble(line)) break;
+  }
   return table_format::approxtorch;
 }
 
