@@ -6,7 +6,7 @@
 //   multiplier, the AppMult's error at (Z_x, W) otherwise, which is what the hardware computes;
 //   B[(c, ky, kx)][o] = W code.
 // The GEMM is ops::qgemm (AppMult + Eq. 8); the backward scatters dA back with col2im and
-// applies the quantizer's clipping STE. No global state.
+// applies the quantizer's estimator (default: the clipping STE). No global state.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -58,6 +58,8 @@ struct conv2d_state {
   std::vector<std::uint8_t> w_inside;   // [out][C][kh][kw]
   quant::params xq, wq;
   std::vector<std::int32_t> acc;        // Y [M][out]
+  // Positions v = x/s + Z for an estimator other than quant::pwl (see linear_state).
+  std::vector<float> x_pos, w_pos;
 };
 
 struct conv2d_grads {
@@ -105,7 +107,9 @@ void for_each_im2col(const ops::conv2d_geometry& g, F&& f) {
 namespace amgrad::ops {
 
 // x[N][C][H][W], w[out][C][kh][kw], bias empty or [out]; y[N][out][OH][OW].
-template <engine Engine>
+// Estimators as in linear_forward: same pair to the forward and the backward.
+template <quant::quantizer_estimator WeightEstimator = quant::pwl,
+          quant::quantizer_estimator ActivationEstimator = quant::pwl, engine Engine>
 conv2d_state conv2d_forward(const Engine& am, std::span<const float> x, std::span<const float> w,
                             std::span<const float> bias, const conv2d_geometry& g,
                             const quant::params& xq, const quant::params& wq, std::span<float> y) {
@@ -122,7 +126,9 @@ conv2d_state conv2d_forward(const Engine& am, std::span<const float> x, std::spa
   const std::size_t m = g.gemm_m(), kk = g.gemm_k(), out = g.out_channels;
   conv2d_state s{g, std::vector<code_t>(m * kk), detail::transpose_codes(qw.codes, out, kk),
                  std::move(qx.inside), std::move(qw.inside), xq, wq,
-                 std::vector<std::int32_t>(m * out)};
+                 std::vector<std::int32_t>(m * out),
+                 detail::estimator_positions<ActivationEstimator>(x, xq, 1),
+                 detail::estimator_positions<WeightEstimator>(w, wq, g.out_channels)};
   const auto pad_code = static_cast<code_t>(Operand::code(xq.zero_point[0]));
   detail::for_each_im2col(g, [&](std::size_t at, std::ptrdiff_t index) {
     s.a[at] = index < 0 ? pad_code : qx.codes[static_cast<std::size_t>(index)];
@@ -141,12 +147,18 @@ conv2d_state conv2d_forward(const Engine& am, std::span<const float> x, std::spa
   return s;
 }
 
-template <engine Engine>
+template <quant::quantizer_estimator WeightEstimator = quant::pwl,
+          quant::quantizer_estimator ActivationEstimator = quant::pwl, engine Engine>
 conv2d_grads conv2d_backward(const Engine& am, const conv2d_state& s, std::span<const float> dy,
                              bool need_dx = true) {
+  using Operand = typename Engine::operand_type;
   constexpr const char* where = "amgrad::ops::conv2d_backward";
   const conv2d_geometry& g = s.geometry;
   detail::require_size(where, "dy", dy.size(), g.output_size());
+  if constexpr (!std::is_same_v<WeightEstimator, quant::pwl>)
+    detail::require_positions(where, "weight", s.w_pos.size(), g.weight_size());
+  if constexpr (!std::is_same_v<ActivationEstimator, quant::pwl>)
+    if (need_dx) detail::require_positions(where, "activation", s.x_pos.size(), g.input_size());
   const std::size_t m = g.gemm_m(), kk = g.gemm_k(), out = g.out_channels;
   const std::size_t plane = g.out_h() * g.out_w();
 
@@ -173,10 +185,11 @@ conv2d_grads conv2d_backward(const Engine& am, const conv2d_state& s, std::span<
     detail::for_each_im2col(g, [&](std::size_t at, std::ptrdiff_t index) {
       if (index >= 0) dq[static_cast<std::size_t>(index)] += da[at];
     });
-    const float inv = 1.0f / s.xq.scale[0];
-    for (std::size_t i = 0; i < dq.size(); ++i) grads.dx[i] = s.x_inside[i] ? dq[i] * inv : 0.0f;
+    detail::activation_estimator<ActivationEstimator, Operand>(dq, s.x_inside, s.x_pos, s.xq,
+                                                               grads.dx.data());
   }
-  detail::weight_ste(db, s.w_inside, s.wq, kk, out, grads.dw.data());
+  detail::weight_estimator<WeightEstimator, Operand>(db, s.w_inside, s.w_pos, s.wq, kk, out,
+                                                     grads.dw.data());
   return grads;
 }
 

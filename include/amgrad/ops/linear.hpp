@@ -6,12 +6,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "amgrad/error.hpp"
 #include "amgrad/matrix.hpp"
 #include "amgrad/ops/qgemm.hpp"
 #include "amgrad/quant/affine.hpp"
+#include "amgrad/quant/estimators.hpp"
 
 namespace amgrad::ops {
 
@@ -28,6 +30,9 @@ struct linear_state {
   std::vector<std::uint8_t> w_inside;   // [out][in], the layout of w
   quant::params xq, wq;
   std::vector<std::int32_t> acc;        // Y = sum_k AM(X, W), [batch][out]
+  // Code-space positions v = x/s + Z before rounding, kept only for an estimator other than
+  // quant::pwl (the default, which needs the masks alone): [batch][in] and [out][in].
+  std::vector<float> x_pos, w_pos;
 };
 
 struct linear_grads {
@@ -63,12 +68,81 @@ inline void weight_ste(const std::vector<float>& dw_codes, const std::vector<std
   }
 }
 
+// Positions v = x/s + Z of a channel-major tensor (empty for pwl, which needs none).
+template <class E>
+std::vector<float> estimator_positions(std::span<const float> x, const quant::params& p,
+                                       std::size_t channels) {
+  if constexpr (std::is_same_v<E, quant::pwl>) {
+    return {};
+  } else {
+    std::vector<float> v(x.size());
+    const std::size_t inner = x.size() / channels;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const std::size_t c = i / inner;
+      v[i] = x[i] * (1.0f / p.scale_of(c)) + static_cast<float>(p.zero_point_of(c));
+    }
+    return v;
+  }
+}
+
+// dq * Q̂'(v) / s for one value: a clipped estimator is zero where the quantizer clamped.
+template <class E, class Operand>
+float estimator_gradient(float dq, bool inside, float v, float scale, int zero_point) {
+  if (E::clipped && !inside) return 0.0f;
+  const double d = estimator_derivative<E>(v, Operand::min_value, Operand::max_value, zero_point);
+  return static_cast<float>(dq * d / scale);
+}
+
+inline void require_positions(const char* where, const char* what, std::size_t got,
+                              std::size_t want) {
+  amgrad::require(got == want, where, "the ", what, " estimator needs the positions that a ",
+                  "forward with the same estimator stores (got ", got, ", expected ", want,
+                  "): pass the same estimators to the forward and the backward");
+}
+
+// Weight gradient in code units, B layout [K][out], to dw[out][K] through estimator E.
+template <class E, class Operand>
+void weight_estimator(const std::vector<float>& dw_codes, const std::vector<std::uint8_t>& inside,
+                      const std::vector<float>& pos, const quant::params& wq, std::size_t k,
+                      std::size_t out, float* dw) {
+  if constexpr (std::is_same_v<E, quant::pwl>) {
+    weight_ste(dw_codes, inside, wq, k, out, dw);
+  } else {
+    for (std::size_t o = 0; o < out; ++o)
+      for (std::size_t p = 0; p < k; ++p) {
+        const std::size_t i = o * k + p;
+        dw[i] = estimator_gradient<E, Operand>(dw_codes[p * out + o], inside[i] != 0, pos[i],
+                                               wq.scale_of(o), wq.zero_point_of(o));
+      }
+  }
+}
+
+// Activation gradient dq[...] (code units, per-tensor params) through estimator E.
+template <class E, class Operand>
+void activation_estimator(const std::vector<float>& dq, const std::vector<std::uint8_t>& inside,
+                          const std::vector<float>& pos, const quant::params& xq, float* dx) {
+  if constexpr (std::is_same_v<E, quant::pwl>) {
+    const float inv = 1.0f / xq.scale[0];
+    for (std::size_t i = 0; i < dq.size(); ++i) dx[i] = inside[i] ? dq[i] * inv : 0.0f;
+  } else {
+    for (std::size_t i = 0; i < dq.size(); ++i)
+      dx[i] = estimator_gradient<E, Operand>(dq[i], inside[i] != 0, pos[i], xq.scale[0],
+                                             xq.zero_point[0]);
+  }
+}
+
 }  // namespace amgrad::detail
 
 namespace amgrad::ops {
 
+// The quantizer estimators (quant::ste, pwl, htge<t>, mad) are chosen separately for the weights
+// (WeightEstimator) and the activations (ActivationEstimator); the default, quant::pwl, is the
+// clipping STE. Pass the same pair to the forward and the backward:
+//     auto s = linear_forward<quant::htge<3.0>>(am, x, w, bias, shape, xq, wq, y);
+//     auto g = linear_backward<quant::htge<3.0>>(am, s, dy);
 // y must hold batch*out floats. bias may be empty. wq is per tensor or per output channel.
-template <engine Engine>
+template <quant::quantizer_estimator WeightEstimator = quant::pwl,
+          quant::quantizer_estimator ActivationEstimator = quant::pwl, engine Engine>
 linear_state linear_forward(const Engine& am, std::span<const float> x, std::span<const float> w,
                             std::span<const float> bias, linear_shape shape,
                             const quant::params& xq, const quant::params& wq, std::span<float> y) {
@@ -90,7 +164,9 @@ linear_state linear_forward(const Engine& am, std::span<const float> x, std::spa
                  std::move(qw.inside),
                  xq,
                  wq,
-                 std::vector<std::int32_t>(shape.batch * shape.out)};
+                 std::vector<std::int32_t>(shape.batch * shape.out),
+                 detail::estimator_positions<ActivationEstimator>(x, xq, 1),
+                 detail::estimator_positions<WeightEstimator>(w, wq, shape.out)};
   qgemm_forward(am, row_major<const code_t>(s.x_codes.data(), shape.batch, shape.in),
                 row_major<const code_t>(s.w_codes.data(), shape.in, shape.out), xq, wq, bias,
                 row_major(s.acc.data(), shape.batch, shape.out),
@@ -99,12 +175,18 @@ linear_state linear_forward(const Engine& am, std::span<const float> x, std::spa
 }
 
 // Gradients of the loss with respect to x, w and bias, given dy[batch][out].
-template <engine Engine>
+template <quant::quantizer_estimator WeightEstimator = quant::pwl,
+          quant::quantizer_estimator ActivationEstimator = quant::pwl, engine Engine>
 linear_grads linear_backward(const Engine& am, const linear_state& s, std::span<const float> dy,
                              bool need_dx = true) {
+  using Operand = typename Engine::operand_type;
   constexpr const char* where = "amgrad::ops::linear_backward";
   const auto [batch, in, out] = s.shape;
   detail::require_size(where, "dy", dy.size(), batch * out);
+  if constexpr (!std::is_same_v<WeightEstimator, quant::pwl>)
+    detail::require_positions(where, "weight", s.w_pos.size(), out * in);
+  if constexpr (!std::is_same_v<ActivationEstimator, quant::pwl>)
+    if (need_dx) detail::require_positions(where, "activation", s.x_pos.size(), batch * in);
   linear_grads g{std::vector<float>(need_dx ? batch * in : 0), std::vector<float>(out * in),
                  std::vector<float>(out, 0.0f)};
   std::vector<float> dx_codes(need_dx ? batch * in : 0), dw_codes(in * out), scratch;
@@ -113,12 +195,11 @@ linear_grads linear_backward(const Engine& am, const linear_state& s, std::span<
                  row_major(dy.data(), batch, out),
                  need_dx ? row_major(dx_codes.data(), batch, in) : matrix_view<float>{},
                  row_major(dw_codes.data(), in, out), scratch);
-  if (need_dx) {
-    const float inv = 1.0f / s.xq.scale[0];
-    for (std::size_t i = 0; i < dx_codes.size(); ++i)
-      g.dx[i] = s.x_inside[i] ? dx_codes[i] * inv : 0.0f;
-  }
-  detail::weight_ste(dw_codes, s.w_inside, s.wq, in, out, g.dw.data());
+  if (need_dx)
+    detail::activation_estimator<ActivationEstimator, Operand>(dx_codes, s.x_inside, s.x_pos,
+                                                               s.xq, g.dx.data());
+  detail::weight_estimator<WeightEstimator, Operand>(dw_codes, s.w_inside, s.w_pos, s.wq, in, out,
+                                                     g.dw.data());
   for (std::size_t i = 0; i < batch; ++i)
     for (std::size_t o = 0; o < out; ++o) g.dbias[o] += dy[i * out + o];
   return g;

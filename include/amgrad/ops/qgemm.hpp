@@ -10,7 +10,8 @@
 //     dX[i][k] = sum_j g[i][j] dAM/da(X[i][k], W[k][j]) - sum_j g[i][j] Z_w[j]
 //     dW[k][j] = sum_i g[i][j] dAM/db(X[i][k], W[k][j]) - Z_x sum_i g[i][j]
 // The first sums come from the engine's gradient scheme; the second are the cross terms' exact
-// gradients. The quantizer's clipping STE is applied by the caller (linear, conv2d).
+// gradients. The quantizer's estimator (default: the clipping STE) is applied by the caller
+// (linear, conv2d).
 #include <cstddef>
 #include <cstdint>
 #include <span>

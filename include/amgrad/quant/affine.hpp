@@ -6,17 +6,20 @@
 //
 // Rounding follows PyTorch's fake-quant kernels (nearbyint(x * (1/s)) + Z, half to even), so
 // the exact multiplier reproduces torch's fake-quant bit for bit. The quantizer's own gradient
-// is the clipping straight-through estimator: dq/dx = 1/s where q was not clamped, else 0.
+// is, by default, the clipping straight-through estimator: dq/dx = 1/s where q was not clamped,
+// else 0; quantizer_backward<E, Operand> takes any estimator of quant/estimators.hpp.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "amgrad/error.hpp"
 #include "amgrad/operand.hpp"
+#include "amgrad/quant/estimators.hpp"
 
 namespace amgrad::quant {
 
@@ -222,6 +225,35 @@ inline void quantizer_backward(std::span<const float> dq, const quantized& q, st
   const std::size_t inner = dq.size() / channels;
   for (std::size_t i = 0; i < dq.size(); ++i)
     dx[i] = q.inside[i] ? dq[i] / q.p.scale_of(i / inner) : 0.0f;
+}
+
+// The quantizer's backward through estimator E (estimators.hpp): dx = dq * Q̂'(v) / s with
+// v = x/s + Z; a clipped estimator is zero where q was clamped. E = pwl is the function above.
+template <quantizer_estimator E, class Operand>
+void quantizer_backward(std::span<const float> dq, const quantized& q, std::size_t channels,
+                        std::span<const float> x, std::span<float> dx) {
+  constexpr const char* where = "amgrad::quant::quantizer_backward";
+  amgrad::require(x.size() == q.inside.size(), where, "x has ", x.size(), " values, the ",
+                  "quantized tensor ", q.inside.size());
+  if constexpr (std::is_same_v<E, pwl>) {
+    quantizer_backward(dq, q, channels, dx);
+  } else {
+    quantizer_backward(dq, q, channels, dx);  // validates the sizes
+    const std::size_t inner = dq.size() / channels;
+    for (std::size_t i = 0; i < dq.size(); ++i) {
+      const std::size_t c = i / inner;
+      const float s = q.p.scale_of(c);
+      const int z = q.p.zero_point_of(c);
+      if (E::clipped && !q.inside[i]) {
+        dx[i] = 0.0f;
+        continue;
+      }
+      const float v = x[i] * (1.0f / s) + static_cast<float>(z);
+      dx[i] = static_cast<float>(
+          dq[i] * detail::estimator_derivative<E>(v, Operand::min_value, Operand::max_value, z) /
+          s);
+    }
+  }
 }
 
 }  // namespace amgrad::quant
