@@ -18,7 +18,9 @@
 #include <vector>
 
 #include "amgrad/amgrad.hpp"
+#include "amgrad/gradient/lut2d_lowrank.hpp"
 #include "amgrad/kernel/host/backward.hpp"
+#include "amgrad/kernel/host/backward_lowrank.hpp"
 #include "amgrad/kernel/host/blas.hpp"
 #include "amgrad/kernel/host/forward.hpp"
 
@@ -197,6 +199,32 @@ void bench_backward(benchmark::State& state, shape s, int threads, distribution 
   finish(state, s);
 }
 
+// The low-rank LUT-2D backward (R stacked GEMMs) at a fixed rank of the LUT-2D tables.
+// Names: bwd_dA/lowrank_r<R>/<op>/<shape>/threads:<T> (and bwd_dB); compare with bwd_dA/ste and
+// bwd_dA/lut2d of the same run.
+template <class Operand>
+void bench_backward_low_rank(benchmark::State& state, shape s, int threads, int rank, bool wrt_a) {
+#if AMGRAD_HAS_LAPACKE
+  const operands x(Operand::bits, s, distribution::uniform);
+  const auto dy = floats(s.m * s.n);
+  std::vector<float> out(wrt_a ? s.m * s.k : s.k * s.n);
+  const host::backward_low_rank_kernel kernel(low_rank_of(lut2d{}.tables(lut<Operand>()), rank),
+                                              threads);
+  for (auto _ : state) {
+    if (wrt_a)
+      kernel.da(x.av(s), x.bv(s), row_major(dy.data(), s.m, s.n), row_major(out.data(), s.m, s.k));
+    else
+      kernel.db(x.av(s), x.bv(s), row_major(dy.data(), s.m, s.n), row_major(out.data(), s.k, s.n));
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  finish(state, s);
+#else
+  (void)s, (void)threads, (void)rank, (void)wrt_a;
+  state.SkipWithError("built without LAPACKE");
+#endif
+}
+
 // One training step of a layer: forward, dA and dB (LUT-1D), as an engine runs them back to
 // back. `blas_pool` = true is the design we did not choose: OpenBLAS runs the GEMMs on its own
 // pthread pool while the forward runs on OpenMP's; the two pools then spin against each other
@@ -267,6 +295,13 @@ void register_operand() {
            "/" + s.name() + "/threads:1").c_str(),
           bench_path<Operand>, s, how, 1);
 #endif
+  for (const auto& s : {shapes[2], shapes[4]})
+    for (int rank : {1, 2, 4, 8, 16})
+      for (bool wrt_a : {true, false})
+        benchmark::RegisterBenchmark(((wrt_a ? "bwd_dA/lowrank_r" : "bwd_dB/lowrank_r") +
+                                      std::to_string(rank) + "/" + op + "/" + s.name() +
+                                      "/threads:1").c_str(),
+                                     bench_backward_low_rank<Operand>, s, 1, rank, wrt_a);
   for (const auto& s : {shapes[2], shapes[7]})
     for (int threads : {1, 2})
       for (bool pool : {false, true})

@@ -5,7 +5,8 @@
 #   component   builds on          third-party dependencies
 #   core        -                  none (models, tables, schemes, reference kernels, quant, ops)
 #   io          core               ZLIB (table/text_file.hpp, table/format_*.hpp, table/io.hpp)
-#   host        core               Threads, BLAS (OpenBLAS) + cblas.h (kernel/host/*, dispatch.hpp)
+#   host        core               Threads, BLAS (OpenBLAS) + cblas.h (kernel/host/*, dispatch.hpp);
+#                                  optional LAPACKE (gradient/lut2d_lowrank.hpp's SVD)
 #   generic     core               Thrust headers (kernel/generic/*: the Thrust path, CPU or GPU)
 #   cuda        generic            CUDAToolkit: CUDA::cudart, CUDA::cublas
 #   torch       host io            Boost (Hana, headers only), Torch (amgrad/torch/*)
@@ -74,6 +75,19 @@ function(amgrad_find_dependencies comp out)
       target_link_libraries(${dep_target} INTERFACE BLAS::BLAS Threads::Threads)
       # SYSTEM: warnings inside third-party headers are not ours to fix.
       target_include_directories(${dep_target} SYSTEM INTERFACE ${AMGRAD_CBLAS_INCLUDE_DIR})
+      # Optional: LAPACKE, for the truncated SVD of gradient/lut2d_lowrank.hpp. Where it is
+      # found the headers see AMGRAD_HAS_LAPACKE=1; without it the rest of the host component
+      # works and lut2d_lowrank's factorisation throws (on Debian: apt-get install liblapacke-dev).
+      find_path(AMGRAD_LAPACKE_INCLUDE_DIR lapacke.h PATH_SUFFIXES openblas x86_64-linux-gnu)
+      find_library(AMGRAD_LAPACKE_LIBRARY NAMES lapacke)
+      if(AMGRAD_LAPACKE_INCLUDE_DIR AND AMGRAD_LAPACKE_LIBRARY)
+        target_link_libraries(${dep_target} INTERFACE ${AMGRAD_LAPACKE_LIBRARY})
+        target_include_directories(${dep_target} SYSTEM INTERFACE ${AMGRAD_LAPACKE_INCLUDE_DIR})
+        target_compile_definitions(${dep_target} INTERFACE AMGRAD_HAS_LAPACKE=1)
+      elseif(NOT arg_QUIET)
+        message(STATUS "amgrad: LAPACKE not found; lut2d_lowrank cannot factor tables "
+                       "(on Debian: apt-get install liblapacke-dev)")
+      endif()
     endif()
   elseif(comp STREQUAL "generic")
     # Thrust: prefer the CCCL that ships with the CUDA toolkit (it also runs on the CPU through

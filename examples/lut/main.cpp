@@ -4,10 +4,13 @@
 //   amgrad-lut grad FILE --scheme S -o OUT        DATE'25 file with x16 gradient sections
 //   amgrad-lut convert IN OUT --to FORMAT         between date, approxtorch and tfapprox
 //   amgrad-lut make MODEL [PARAMS] --bits B -o OUT  the table of a built-in model
+//   amgrad-lut make --blif FILE | --verilog FILE -o OUT  the simulated table of a netlist
+//   amgrad-lut hws FILE [--json]                  a LUT-2D half window from the table alone
 //
 // Exit codes: 0 success, 1 runtime error (bad file...), 2 usage error.
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -15,7 +18,9 @@
 #include <vector>
 
 #include "amgrad/amgrad.hpp"
+#include "amgrad/gradient/hws.hpp"
 #include "amgrad/multiplier/builtin.hpp"
+#include "amgrad/netlist/netlist.hpp"
 #include "amgrad/table/io.hpp"
 #include "amgrad/table/metrics.hpp"
 #include "command_line.hpp"
@@ -30,6 +35,12 @@ constexpr const char* usage_text =
     "             [--rule {signed_range,secant,lut2d_mean,least_squares}] [INPUT OPTIONS] -o OUT\n"
     "  amgrad-lut convert IN OUT --to {date,approxtorch,tfapprox} [INPUT OPTIONS]\n"
     "  amgrad-lut make MODEL[:PARAMS] [PARAMS...] --bits B [--signed] [--to FORMAT] -o OUT\n"
+    "  amgrad-lut make {--blif FILE | --verilog FILE} [--top MODULE] [--port-a P] [--port-b P]\n"
+    "             [--port-out P] [--swap] [--signed] [--to FORMAT] -o OUT\n"
+    "             (a combinational netlist simulated exhaustively; operands a, b: the first two\n"
+    "             input ports, or --port-a/--port-b; --swap exchanges them; the product: the\n"
+    "             only output port, or --port-out; --signed: two's complement ports)\n"
+    "  amgrad-lut hws FILE [--max-roughness R] [--json] [INPUT OPTIONS]   (proposed HWS last)\n"
     "INPUT OPTIONS: --format {date,approxtorch,tfapprox} (default: detected from the content),\n"
     "               --bits B (TFApprox files are 256x256, 8-bit, unless B says otherwise;\n"
     "               other formats say their width, and B must agree),\n"
@@ -261,8 +272,47 @@ int run_convert(const std::vector<std::string>& args) {
   return 0;
 }
 
+// make --blif/--verilog: the product table of a gate-level netlist (amgrad::netlist).
+int run_make_netlist(const command_line& cl) {
+  const auto blif = cl.value("--blif");
+  const auto verilog = cl.value("--verilog");
+  if (blif && verilog) usage_fail("--blif and --verilog exclude each other");
+  if (!cl.positional().empty()) usage_fail("--blif/--verilog take no MODEL");
+  if (cl.value("--bits")) usage_fail("--bits does not apply to a netlist: its operand ports say the width");
+  const std::string out_path = cl.required("-o");
+  const auto to = output_format_of(cl, "--to", amgrad::table_format::date);
+  amgrad::netlist::port_map ports;
+  ports.a = cl.value("--port-a").value_or("");
+  ports.b = cl.value("--port-b").value_or("");
+  ports.product = cl.value("--port-out").value_or("");
+  ports.swap = cl.flag("--swap");
+  ports.is_signed = cl.flag("--signed");
+  const std::string path = blif ? *blif : *verilog;
+  const auto circuit = blif ? amgrad::netlist::read_blif(path, cl.value("--top").value_or(""))
+                            : amgrad::netlist::read_verilog(path, cl.value("--top").value_or(""));
+  auto lut = amgrad::netlist::simulate(circuit, ports);
+  const auto format = lut.format();
+  if (to == amgrad::table_format::date) {
+    amgrad::write_date(out_path, {{amgrad::concat("netlist=", path, ", top=", circuit.name,
+                                                  ", QUANTIZATION_BIT=", format.bits,
+                                                  ", signed=", format.is_signed ? 1 : 0,
+                                                  ", simulated by amgrad-lut ", AMGRAD_VERSION_STRING)},
+                                   std::move(lut), {}, {}});
+  } else {
+    amgrad::write_product_table(out_path, lut, to);
+  }
+  return 0;
+}
+
 int run_make(const std::vector<std::string>& args) {
-  const command_line cl(args, {"--bits", "--to", "-o"}, {"--signed"});
+  const command_line cl(args,
+                        {"--bits", "--to", "-o", "--blif", "--verilog", "--top", "--port-a",
+                         "--port-b", "--port-out"},
+                        {"--signed", "--swap"});
+  if (cl.value("--blif") || cl.value("--verilog")) return run_make_netlist(cl);
+  for (const char* option : {"--top", "--port-a", "--port-b", "--port-out"})
+    if (cl.value(option)) usage_fail(option, " applies to --blif/--verilog only");
+  if (cl.flag("--swap")) usage_fail("--swap applies to --blif/--verilog only");
   if (cl.positional().empty()) usage_fail("expected MODEL [PARAMS...]");
   // "drum 4" or "drum:4"
   amgrad::model_spec spec;
@@ -292,6 +342,49 @@ int run_make(const std::vector<std::string>& args) {
   return 0;
 }
 
+// ---- hws: a LUT-2D half window from the table alone (amgrad::propose_hws) ------------------
+
+int run_hws(const std::vector<std::string>& args) {
+  const command_line cl(args, {"--format", "--bits", "--max-roughness"},
+                        {"--json", "--signed", "--unsigned"});
+  expect_positional(cl, 1, "one FILE");
+  const std::string& path = cl.positional()[0];
+  const auto in = input_options_of(cl);
+  amgrad::hws_options options;
+  if (auto r = cl.value("--max-roughness")) {
+    char* end = nullptr;
+    options.max_roughness = std::strtod(r->c_str(), &end);
+    if (r->empty() || *end != '\0' || !(options.max_roughness > 0))
+      usage_fail("--max-roughness must be a positive number, got '", *r, "'");
+  }
+  const auto lut = amgrad::read_product_table(path, in.format, in.is_signed, in.bits);
+  const auto p = amgrad::propose_hws(lut, options);
+  if (cl.flag("--json")) {
+    std::cout << "{\"file\": " << json_string(path) << ", \"bits\": " << lut.format().bits
+              << ", \"max_roughness\": " << number(options.max_roughness) << ", \"ladder\": [";
+    for (std::size_t i = 0; i < p.ladder.size(); ++i)
+      std::cout << (i ? ", " : "") << "{\"hws\": " << p.ladder[i].hws
+                << ", \"roughness\": " << number(p.ladder[i].roughness)
+                << ", \"roughness_a\": " << number(p.ladder[i].roughness_a)
+                << ", \"roughness_b\": " << number(p.ladder[i].roughness_b) << "}";
+    std::cout << "], \"hws_a\": " << p.hws_a << ", \"hws_b\": " << p.hws_b
+              << ", \"hws\": " << p.hws << "}\n";
+  } else {
+    std::cout << "file " << path << " (" << amgrad::to_string(lut.format()) << ")\n"
+              << "roughness = RMS code-to-code change of the LUT-2D gradient / RMS gradient;\n"
+              << "proposal = smallest HWS with roughness <= " << number(options.max_roughness)
+              << "\n  HWS  roughness  (dAM/da  dAM/db)\n";
+    for (const auto& c : p.ladder) {
+      char line[96];
+      std::snprintf(line, sizeof line, "  %3d  %9.4f  (%6.4f  %6.4f)\n", c.hws, c.roughness,
+                    c.roughness_a, c.roughness_b);
+      std::cout << line;
+    }
+    std::cout << "per operand: dAM/da " << p.hws_a << ", dAM/db " << p.hws_b << "\n" << p.hws << "\n";
+  }
+  return 0;
+}
+
 int run(const std::vector<std::string>& args) {
   if (args.empty()) usage_fail("no command");
   const std::string& command = args[0];
@@ -304,6 +397,7 @@ int run(const std::vector<std::string>& args) {
   if (command == "grad") return run_grad(rest);
   if (command == "convert") return run_convert(rest);
   if (command == "make") return run_make(rest);
+  if (command == "hws") return run_hws(rest);
   usage_fail("unknown command '", command, "'");
 }
 

@@ -5,6 +5,7 @@
 // a message a user can act on, so a bad policy fails in one readable line.
 #include <concepts>
 #include <cstdint>
+#include <vector>
 
 #include "amgrad/matrix.hpp"
 #include "amgrad/operand.hpp"
@@ -76,6 +77,18 @@ concept separable_scheme = gradient_scheme<S> && S::is_separable &&
 // A scheme that claims separability must provide the factors.
 template <class S>
 concept consistent_scheme = gradient_scheme<S> && (!S::is_separable || separable_scheme<S>);
+
+// A scheme whose gradient tables come in low-rank form, G(a, b) ~ sum_r u_r(a) v_r(b), says so
+// (`static constexpr bool is_low_rank = true`) and gives the factors:
+// `low_rank_gradients low_rank(const product_table&) const` (gradient/lut2d_lowrank.hpp), with a
+// `low_rank_path path` member that may force the host kernel. The backward is then R GEMMs.
+template <class S>
+concept low_rank_scheme = gradient_scheme<S> && requires(const S& scheme, const product_table& lut) {
+  { S::is_low_rank } -> std::convertible_to<bool>;
+  { scheme.low_rank(lut).da.rank } -> std::convertible_to<int>;
+  { scheme.low_rank(lut).db.u } -> std::convertible_to<std::vector<float>>;
+  scheme.path;
+} && S::is_low_rank;
 
 // ---- engine -----------------------------------------------------------------------------------
 

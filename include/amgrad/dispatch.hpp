@@ -6,8 +6,11 @@
 //   host      VBMI / portable row table      16-bit table GEMM         map + BLAS sgemm
 //   device    shared-memory table GEMM       shared-memory table GEMM  map + cuBLAS sgemm
 //   generic   Thrust for_each                Thrust for_each           Thrust for_each (tables)
+// Low-rank schemes (lut2d_lowrank<R>) on the host: the table kernel over the rank-R tables or R
+// stacked GEMMs, whichever is estimated cheaper per call (kernels<host, low_rank_scheme>).
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 
 #include "amgrad/backend.hpp"
@@ -18,6 +21,7 @@
 
 #if AMGRAD_HAS_BLAS
 #include "amgrad/kernel/host/backward.hpp"
+#include "amgrad/kernel/host/backward_lowrank.hpp"
 #include "amgrad/kernel/host/forward.hpp"
 #endif
 
@@ -99,6 +103,110 @@ class kernels<host, Scheme> {
  private:
   kernel::host::forward_kernel forward_;
   backward_kernel backward_;
+};
+#endif
+
+// ---- host, low-rank schemes ------------------------------------------------------------------
+// A low_rank_scheme (lut2d_lowrank<R>) has two host kernels for one gradient: the table kernel
+// over the expanded rank-R tables, and R stacked float GEMMs. Each backward call takes the one
+// with the lower estimated cost (detail::prefers_low_rank), unless the scheme's `path` forces one.
+
+#if AMGRAD_HAS_BLAS
+namespace detail {
+
+// Estimated seconds of one backward pass (an M x N x K problem: M*N*K multiply-adds):
+//   GEMM path:  R*M*N*K at the sgemm rate, plus the maps (R values per entry of the mapped
+//               operand) and the combine (R per output entry);
+//   table path: M*N*K lookups at the table kernel's rate (VBMI int16 row table, 8-bit or <= 7-bit
+//               codes; else the portable float row table), plus one pass over the operand and the
+//               output at the map rate (what makes it slow at thin shapes, N = 16).
+// The defaults are this host's single-thread rates in one run of bench/bench_kernels.cpp
+// (docs/hws-and-lowrank.md): sgemm 62 G-MAC/s, the low-rank maps and combine ~0.5 G values/s
+// (memory-bound on the K*R-wide intermediate), the LUT-2D table kernel 12 G lookups/s at 8 bits
+// (the 7-bit rate scaled by DESIGN.md's 43/24), the portable float table 3.2 G/s.
+struct low_rank_cost_model {
+  double gemm_macs_per_s = 60e9;
+  double map_values_per_s = 0.5e9;
+  double table_lookups_per_s_vbmi8 = 12e9;
+  double table_lookups_per_s_vbmi7 = 21e9;
+  double table_lookups_per_s_portable = 3.2e9;
+};
+
+// Whether the GEMM path is estimated to be cheaper for dA (mapped = K x N, out = M x K) or dB
+// (mapped = M x K, out = K x N): `mapped` and `out` are the element counts.
+inline bool prefers_low_rank(int rank, int bits, bool vbmi_table, double m, double n, double k,
+                             double mapped, double out, const low_rank_cost_model& c = {}) {
+  const double gemm = rank * m * n * k / c.gemm_macs_per_s + rank * (mapped + out) / c.map_values_per_s;
+  const double rate = !vbmi_table ? c.table_lookups_per_s_portable
+                                  : (bits <= 7 ? c.table_lookups_per_s_vbmi7 : c.table_lookups_per_s_vbmi8);
+  return gemm < m * n * k / rate + (mapped + out) / c.map_values_per_s;
+}
+
+}  // namespace detail
+
+template <class Scheme>
+  requires low_rank_scheme<Scheme>
+class kernels<host, Scheme> {
+ public:
+  kernels(const product_table& lut, const Scheme& scheme, host backend)
+      : forward_(lut, backend.threads), path_(scheme.path), bits_(lut.format().bits) {
+    const auto factors = scheme.low_rank(lut);
+    if (path_ != low_rank_path::table) low_rank_.emplace(factors, backend.threads);
+    if (path_ != low_rank_path::gemm) table_.emplace(factors.expand(), backend.threads);
+  }
+
+  template <class Acc>
+  void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
+               matrix_view<Acc> y) const {
+    forward_(a, b, y);
+  }
+  void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                   matrix_view<const float> dy, matrix_view<float> da) const {
+    if (uses_low_rank_da(a.rows, dy.cols, a.cols))
+      low_rank_->da(a, b, dy, da);
+    else
+      table_->da(a, b, dy, da);
+  }
+  void backward_db(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                   matrix_view<const float> dy, matrix_view<float> db) const {
+    if (uses_low_rank_db(a.rows, dy.cols, a.cols))
+      low_rank_->db(a, b, dy, db);
+    else
+      table_->db(a, b, dy, db);
+  }
+
+  // Which kernel an M x N x K pass (A: M x K, B: K x N) runs on.
+  bool uses_low_rank_da(std::size_t m, std::size_t n, std::size_t k) const {
+    return uses_low_rank(low_rank_ ? low_rank_->rank_da() : 0, m, n, k, static_cast<double>(k * n),
+                         static_cast<double>(m * k));
+  }
+  bool uses_low_rank_db(std::size_t m, std::size_t n, std::size_t k) const {
+    return uses_low_rank(low_rank_ ? low_rank_->rank_db() : 0, m, n, k, static_cast<double>(m * k),
+                         static_cast<double>(k * n));
+  }
+
+  void set_threads(int threads) {
+    forward_.set_threads(threads);
+    if (table_) table_->set_threads(threads);
+    if (low_rank_) low_rank_->set_threads(threads);
+  }
+  const kernel::host::forward_kernel& forward_kernel() const { return forward_; }
+
+ private:
+  bool uses_low_rank(int rank, std::size_t m, std::size_t n, std::size_t k, double mapped,
+                     double out) const {
+    if (path_ != low_rank_path::automatic) return path_ == low_rank_path::gemm;
+    return detail::prefers_low_rank(rank, bits_,
+                                     table_->path() == kernel::host::backward_path::fixed_point_vbmi,
+                                     static_cast<double>(m), static_cast<double>(n),
+                                     static_cast<double>(k), mapped, out);
+  }
+
+  kernel::host::forward_kernel forward_;
+  low_rank_path path_;
+  int bits_;
+  std::optional<kernel::host::backward_table_kernel> table_;
+  std::optional<kernel::host::backward_low_rank_kernel> low_rank_;
 };
 #endif
 

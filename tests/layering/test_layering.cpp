@@ -35,8 +35,8 @@ std::optional<layer> layer_of(const std::string& path) {
     return std::nullopt;
   }
   static const std::vector<std::pair<std::string, int>> folders = {
-      {"table", 3}, {"multiplier", 5}, {"gradient", 5}, {"quant", 5},
-      {"kernel", 6}, {"ops", 9},        {"torch", 10}};
+      {"table", 3}, {"multiplier", 5}, {"netlist", 5}, {"gradient", 5}, {"quant", 5},
+      {"kernel", 6}, {"wide", 6}, {"ops", 9},       {"torch", 10}};
   for (const auto& [name, rank] : folders)
     if (name == top) return layer{rank, top};
   return std::nullopt;
