@@ -68,22 +68,35 @@ class kernels {
 // ---- host ---------------------------------------------------------------------------------------
 
 #if AMGRAD_HAS_BLAS
-template <class Scheme>
-class kernels<host, Scheme> {
+namespace detail {
+// The forward of every host specialization: one prepared table kernel.
+class host_forward {
  public:
-  using backward_kernel = std::conditional_t<separable_scheme<Scheme>,
-                                             kernel::host::backward_separable_kernel,
-                                             kernel::host::backward_table_kernel>;
-
-  kernels(const product_table& lut, const Scheme& scheme, host backend)
-      : forward_(lut, backend.threads),
-        backward_(detail::kernel_gradients(scheme, lut), backend.threads) {}
+  host_forward(const product_table& lut, host backend) : forward_(lut, backend.threads) {}
 
   template <class Acc>
   void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
                matrix_view<Acc> y) const {
     forward_(a, b, y);
   }
+  const kernel::host::forward_kernel& forward_kernel() const { return forward_; }
+
+ protected:
+  kernel::host::forward_kernel forward_;
+};
+}  // namespace detail
+
+template <class Scheme>
+class kernels<host, Scheme> : public detail::host_forward {
+ public:
+  using backward_kernel = std::conditional_t<separable_scheme<Scheme>,
+                                             kernel::host::backward_separable_kernel,
+                                             kernel::host::backward_table_kernel>;
+
+  kernels(const product_table& lut, const Scheme& scheme, host backend)
+      : host_forward(lut, backend),
+        backward_(detail::kernel_gradients(scheme, lut), backend.threads) {}
+
   void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
                    matrix_view<const float> dy, matrix_view<float> da) const {
     backward_.da(a, b, dy, da);
@@ -97,11 +110,9 @@ class kernels<host, Scheme> {
     forward_.set_threads(threads);
     backward_.set_threads(threads);
   }
-  const kernel::host::forward_kernel& forward_kernel() const { return forward_; }
   const backward_kernel& backward() const { return backward_; }
 
  private:
-  kernel::host::forward_kernel forward_;
   backward_kernel backward_;
 };
 #endif
@@ -146,20 +157,15 @@ inline bool prefers_low_rank(int rank, int bits, bool vbmi_table, double m, doub
 
 template <class Scheme>
   requires low_rank_scheme<Scheme>
-class kernels<host, Scheme> {
+class kernels<host, Scheme> : public detail::host_forward {
  public:
   kernels(const product_table& lut, const Scheme& scheme, host backend)
-      : forward_(lut, backend.threads), path_(scheme.path), bits_(lut.format().bits) {
+      : host_forward(lut, backend), path_(scheme.path), bits_(lut.format().bits) {
     const auto factors = scheme.low_rank(lut);
     if (path_ != low_rank_path::table) low_rank_.emplace(factors, backend.threads);
     if (path_ != low_rank_path::gemm) table_.emplace(factors.expand(), backend.threads);
   }
 
-  template <class Acc>
-  void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
-               matrix_view<Acc> y) const {
-    forward_(a, b, y);
-  }
   void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
                    matrix_view<const float> dy, matrix_view<float> da) const {
     if (uses_low_rank_da(a.rows, dy.cols, a.cols))
@@ -190,7 +196,6 @@ class kernels<host, Scheme> {
     if (table_) table_->set_threads(threads);
     if (low_rank_) low_rank_->set_threads(threads);
   }
-  const kernel::host::forward_kernel& forward_kernel() const { return forward_; }
 
  private:
   bool uses_low_rank(int rank, std::size_t m, std::size_t n, std::size_t k, double mapped,
@@ -202,7 +207,6 @@ class kernels<host, Scheme> {
                                      static_cast<double>(k), mapped, out);
   }
 
-  kernel::host::forward_kernel forward_;
   low_rank_path path_;
   int bits_;
   std::optional<kernel::host::backward_table_kernel> table_;
