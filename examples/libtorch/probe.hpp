@@ -2,16 +2,24 @@
 // The gradient-fidelity probe: how close is each scheme's gradient to the gradient of the loss
 // of the *actual* AppMult network, without any training.
 //
-// The AppMult network's loss L is piecewise constant in the weights and inputs of an
-// approximate layer (they are quantized), so its reference gradient is that of the smoothed
-// loss L_sigma(v) = E_u L(v + sigma * s (.) u), u ~ N(0, I), where s is the quantization step of
-// each coordinate (per output channel for weights, per tensor for the input) and sigma is in
-// steps. Antithetic randomized smoothing estimates it from N directions u_i:
-//   c_i = (L(v + sigma s u_i) - L(v - sigma s u_i)) / (2 sigma),  g_ref = mean_i c_i u_i / s.
-// Every number is built from unbiased pieces: g . g_ref = mean_i c_i (g . u_i / s) (a sample
-// mean, hence a standard error), and ||g_ref||^2 by the U-statistic
-// (||sum_i c_i u_i / s||^2 - sum_i c_i^2 ||u_i / s||^2) / (N (N - 1)), which removes the
-// estimator's own noise. The schemes share the directions, so cos - cos(ste) is paired.
+// The AppMult network's loss L is piecewise constant in the weights and the inputs of an
+// approximate layer (they are quantized), so the reference is the gradient of the smoothed loss
+// L_sigma(v) = E_z L(v + sigma s (.) z), z ~ N(0, I), where s is each coordinate's quantization
+// step (per output channel for weights, per tensor for inputs) and sigma is in steps. Gradients
+// are compared per step: G = s (.) grad L_sigma, G_k = s (.) g_k for scheme k.
+//
+// A full-vector estimate of G needs far more samples than the layer has coordinates; the probe
+// works with directional derivatives instead, whose precision does not depend on the dimension.
+// For a random direction u ~ N(0, I) and two independent dithers z1, z2 ~ N(0, I):
+//   c_j = (L(v + sigma s z_j + sigma s u) - L(v + sigma s z_j - sigma s u)) / (2 sigma),
+// so that E[c_j | u] = G . u (to second order in sigma) with noise independent between j = 1, 2.
+// Then, over N directions (sample means, hence standard errors):
+//   G . G_k = E[c p_k] with p_k = G_k . u (the scheme's prediction, exact), c = (c_1 + c_2) / 2;
+//   |G|^2   = E[c_1 c_2];
+//   cos_k   = G . G_k / (|G_k| |G|),   rel_k = |G_k - G| / |G|;
+//   signal  = E[c_1 c_2] / E[(c_1^2 + c_2^2) / 2]: the share of a finite difference's variance
+//             that a smooth gradient explains (the rest is the staircase of the quantized loss).
+// The schemes share the directions, so cos_k - cos_ste is paired (its standard error is small).
 #include <cmath>
 #include <map>
 #include <memory>
@@ -111,84 +119,89 @@ inline std::vector<probe_record> probe_gradients(
         shape = inputs[layer].sizes().vec();
         step = torch::full(shape, std::max((hi - lo) / levels, 1e-8), torch::kFloat32);
       }
-      const auto inv_step = (1.0 / step.to(torch::kFloat64)).flatten();
+      const auto step64 = step.to(torch::kFloat64).flatten();
       const long dim = static_cast<long>(step.numel());
       const int n = po.samples;
       torch::manual_seed(po.seed + 7919 * layer + (is_weight ? 0 : 1));
-      for (double sigma : po.sigmas) {
-        torch::Tensor sum1 = torch::zeros({dim}, torch::kFloat64), sum2 = torch::zeros({dim}, torch::kFloat64);
-        double sq = 0;
-        std::map<std::string, std::vector<double>> t;  // per scheme: c_i (g . u_i / s)
-        std::map<std::string, double> norm;
-        for (const auto& [scheme, be] : backends) {
-          const auto& gv = is_weight ? g[scheme].weight[layer] : g[scheme].input[layer];
-          norm[scheme] = gv.norm().item<double>();
+      // Each scheme's per-step gradient s (.) g_k and its norm.
+      std::map<std::string, torch::Tensor> gk;
+      std::map<std::string, double> norm;
+      for (const auto& [scheme, be] : backends) {
+        const auto& gv = is_weight ? g[scheme].weight[layer] : g[scheme].input[layer];
+        gk[scheme] = gv * step64;
+        norm[scheme] = gk[scheme].norm().item<double>();
+      }
+      std::vector<torch::Tensor> inject(layers);
+      auto loss_at = [&](const torch::Tensor& delta) {
+        if (is_weight) {
+          torch::NoGradGuard no_grad;
+          w.copy_(w0 + delta);
+          const double l = detail::loss_of(net, x, y);
+          w.copy_(w0);
+          return l;
         }
-        std::vector<torch::Tensor> inject(layers);
+        net->inject = &inject;
+        inject[layer] = delta;
+        const double l = detail::loss_of(net, x, y);
+        inject[layer] = torch::Tensor();
+        net->inject = nullptr;
+        return l;
+      };
+      for (double sigma : po.sigmas) {
+        const auto scaled = step * static_cast<float>(sigma);
+        std::vector<double> c1(n), c2(n);
+        std::map<std::string, std::vector<double>> p;  // per scheme: G_k . u
         for (int i = 0; i < n; ++i) {
           const auto u = torch::randn(shape, torch::kFloat32);
-          const auto delta = (u * step) * static_cast<float>(sigma);
-          double plus = 0, minus = 0;
-          if (is_weight) {
-            torch::NoGradGuard no_grad;
-            w.copy_(w0 + delta);
-            plus = detail::loss_of(net, x, y);
-            w.copy_(w0 - delta);
-            minus = detail::loss_of(net, x, y);
-            w.copy_(w0);
-          } else {
-            net->inject = &inject;
-            inject[layer] = delta;
-            plus = detail::loss_of(net, x, y);
-            inject[layer] = -delta;
-            minus = detail::loss_of(net, x, y);
-            inject[layer] = torch::Tensor();
-            net->inject = nullptr;
+          const auto d = u * scaled;
+          double c[2];
+          for (int j = 0; j < 2; ++j) {
+            const auto z = torch::randn(shape, torch::kFloat32) * scaled;
+            c[j] = (loss_at(z + d) - loss_at(z - d)) / (2.0 * sigma);
           }
-          const double c = (plus - minus) / (2.0 * sigma);
-          const auto us = u.to(torch::kFloat64).flatten() * inv_step;  // u / s
-          (i < n / 2 ? sum1 : sum2).add_(us, c);
-          sq += c * c * us.dot(us).item<double>();
-          for (const auto& [scheme, be] : backends) {
-            const auto& gv = is_weight ? g[scheme].weight[layer] : g[scheme].input[layer];
-            t[scheme].push_back(c * gv.dot(us).item<double>());
-          }
+          c1[i] = c[0];
+          c2[i] = c[1];
+          const auto u64 = u.to(torch::kFloat64).flatten();
+          for (const auto& [scheme, be] : backends) p[scheme].push_back(gk[scheme].dot(u64).item<double>());
         }
-        const auto sum = sum1 + sum2;
         const double nn = static_cast<double>(n);
-        const double ref_sq = (sum.dot(sum).item<double>() - sq) / (nn * (nn - 1.0));
-        const double ref_norm = ref_sq > 0 ? std::sqrt(ref_sq) : NAN;
-        const double split = torch::nn::functional::cosine_similarity(
-                                 sum1.unsqueeze(0), sum2.unsqueeze(0),
-                                 torch::nn::functional::CosineSimilarityFuncOptions().dim(1))
-                                 .item<double>();
-        const auto& ste_t = t.count("ste") ? t["ste"] : t[backends.front().first];
-        const double ste_norm = t.count("ste") ? norm["ste"] : norm[backends.front().first];
+        double g2 = 0, var = 0;
+        for (int i = 0; i < n; ++i) {
+          g2 += c1[i] * c2[i];
+          var += 0.5 * (c1[i] * c1[i] + c2[i] * c2[i]);
+        }
+        g2 /= nn;
+        var /= nn;
+        const double gnorm = g2 > 0 ? std::sqrt(g2) : NAN;
+        const std::string base = p.count("ste") ? "ste" : backends.front().first;
+        std::vector<double> base_t(n);
+        for (int i = 0; i < n; ++i)
+          base_t[i] = 0.5 * (c1[i] + c2[i]) * p[base][i] / norm[base];
         for (const auto& [scheme, be] : backends) {
-          const auto& ts = t[scheme];
-          const auto st = summarize(ts);
+          std::vector<double> t(n), d(n);
+          for (int i = 0; i < n; ++i) {
+            t[i] = 0.5 * (c1[i] + c2[i]) * p[scheme][i] / norm[scheme];
+            d[i] = t[i] - base_t[i];
+          }
+          const auto st = summarize(t), sd = summarize(d);
+          probe_record r;
+          r.setting = setting;
+          r.name = name;
+          r.bits = bits;
+          r.layer = net->layer_name(layer);
+          r.kind = kind;
+          r.sigma = sigma;
+          r.scheme = scheme;
+          r.cos = st.mean / gnorm;
+          r.cos_se = st.std / std::sqrt(nn) / gnorm;
           const double ns = norm[scheme];
-          probe_record p;
-          p.setting = setting;
-          p.name = name;
-          p.bits = bits;
-          p.layer = net->layer_name(layer);
-          p.kind = kind;
-          p.sigma = sigma;
-          p.scheme = scheme;
-          p.cos = st.mean / (ns * ref_norm);
-          p.cos_se = st.std / std::sqrt(nn) / (ns * ref_norm);
-          p.rel_err = std::sqrt(std::max(0.0, ns * ns - 2 * st.mean + ref_sq)) / ref_norm;
-          std::vector<double> d(ts.size());
-          for (std::size_t k = 0; k < ts.size(); ++k)
-            d[k] = (ts[k] / ns - ste_t[k] / ste_norm) / ref_norm;
-          const auto sd = summarize(d);
-          p.dcos = sd.mean;
-          p.dcos_se = sd.std / std::sqrt(nn);
-          p.split_half = split;
-          p.samples = n;
-          p.dim = dim;
-          out.push_back(p);
+          r.rel_err = std::sqrt(std::max(0.0, ns * ns - 2 * st.mean * ns + g2)) / gnorm;
+          r.dcos = sd.mean / gnorm;
+          r.dcos_se = sd.std / std::sqrt(nn) / gnorm;
+          r.split_half = var > 0 ? g2 / var : NAN;  // the signal share
+          r.samples = n;
+          r.dim = dim;
+          out.push_back(r);
         }
       }
     }

@@ -63,7 +63,7 @@ struct probe_record {  // one (layer, kind, sigma, scheme) cell of the gradient 
   std::string scheme;
   double cos = 0, cos_se = 0, rel_err = 0;
   double dcos = 0, dcos_se = 0;  // cos - cos(ste), paired over samples
-  double split_half = 0;         // cosine between the two halves of the reference estimate
+  double split_half = 0;         // the signal share E[c1 c2] / E[c^2] (probe.hpp)
   int samples = 0;
   long dim = 0;
 };
@@ -561,6 +561,7 @@ inline void write_markdown(const records& r, const fs::path& out_dir, const std:
       }
       out << "\n";
     }
+    if (schemes.empty()) continue;  // no retraining in this setting (an HWS search, a probe)
     out << "\nSeconds per training epoch (mean), and the ratio to STE in the same run:\n\n| multiplier |";
     for (const auto& k : schemes) out << " " << k << " |";
     out << "\n|---|";
@@ -644,14 +645,18 @@ inline void write_markdown(const records& r, const fs::path& out_dir, const std:
   }
 
   if (!r.probes.empty()) {
-    out << "\n## Gradient-fidelity probe\n\nFor one batch, each scheme's gradient of the loss "
-           "(weights of each approximate layer, and that layer's input) against a reference: "
-           "the gradient of the *actual* AppMult network's loss, Gaussian-smoothed with a standard "
-           "deviation of sigma quantization steps (antithetic randomized smoothing over the layer's "
-           "weights or its input, evaluation mode). cos: cosine similarity ± standard error (over "
-           "the smoothing samples); rel: ||g − g_ref|| / ||g_ref||; Δcos: cos − cos(ste), paired "
-           "over the same samples ± standard error; split: the cosine between the two halves of the "
-           "reference estimate (near 1: the reference is well resolved).\n";
+    out << "\n## Gradient-fidelity probe\n\nFor one batch of training images, before retraining "
+           "(the calibrated quantized net, evaluation mode): each scheme's gradient of the loss with "
+           "respect to the weights of each approximate layer and to that layer's input, against the "
+           "gradient G of the *actual* AppMult network's loss Gaussian-smoothed over sigma "
+           "quantization steps, all per quantization step. G is measured through directional "
+           "derivatives: for N random directions u, two finite differences of the loss along u, at "
+           "±sigma steps, each from its own random point of the smoothing distribution (c1, c2); "
+           "G·G_k = E[(c1 + c2)/2 · G_k·u] and |G|² = E[c1 c2]. cos: cosine similarity with G ± "
+           "standard error over directions; rel: |G_k − G| / |G|; Δcos: cos − cos(ste), paired over "
+           "the same directions ± standard error; signal: E[c1 c2] / E[c²], the share of a finite "
+           "difference that a smooth gradient explains (low: the quantized loss is mostly staircase "
+           "at this sigma, and every number of the row is less certain).\n";
     std::vector<std::string> groups;  // setting | name/bits | sigma
     for (const auto& p : r.probes) {
       const auto g = amgrad::concat(p.setting, " | ", p.name, "/", p.bits, "b | sigma ", p.sigma);
@@ -666,7 +671,7 @@ inline void write_markdown(const records& r, const fs::path& out_dir, const std:
           if (std::find(probe_schemes.begin(), probe_schemes.end(), p.scheme) == probe_schemes.end())
             probe_schemes.push_back(p.scheme);
         }
-      out << "\n### " << g << " (" << rows[0]->samples << " samples)\n\n| layer | grad of | dim | split |";
+      out << "\n### " << g << " (" << rows[0]->samples << " directions)\n\n| layer | grad of | dim | signal |";
       for (const auto& k : probe_schemes) out << " " << k << " cos | " << k << " rel |";
       for (const auto& k : probe_schemes)
         if (k != "ste") out << " " << k << " Δcos |";

@@ -2,7 +2,7 @@
 // an approximate multiplier (AppMult), and retrain it with STE, LUT-1D and LUT-2D gradients.
 //
 //   retrain                       the flagship: the multiplier and net where LUT-2D's gain is
-//                                 clearest in docs/results.md, in about a minute on 2 cores
+//                                 clearest in docs/results.md (truncated:7 at 7 bits, LeNet-5)
 //   retrain --table F --model M   any table file (DATE'25, ApproxTorch, TFApprox), any built-in
 //   retrain --tune-hws            pick LUT-2D's half window per multiplier (smallest train loss)
 //   retrain --probe               gradient fidelity of each scheme against the smoothed loss
@@ -142,12 +142,13 @@ struct options {
   approx_mode approx = approx_mode::all;
   int epochs = 2;
   int seeds = 1;
-  std::int64_t train_subset = 8000;  // 0: all 60000
+  std::int64_t train_subset = 4000;  // 0: all 60000
   std::int64_t test_subset = 0;      // 0: all 10000
   std::int64_t max_batches = 0;      // per epoch and calibration; 0: no limit (tests)
   std::int64_t calibration_batches = 0;  // 0: one pass over the training subset
   int pretrain_epochs = 4;
   std::string hws_mode = "published";  // published | auto | N
+  bool explicit_hws = false;
   fs::path hws_file;
   bool tune_hws = false;
   std::vector<int> tune_values{1, 2, 4, 8, 16, 32, 64};
@@ -228,7 +229,7 @@ Multipliers (several of each; repeat the option or give a comma list):
                          e.g. drum:3, bam:8,2, truncated:7@7, perforated:0,2
   --multipliers a,b,...  the published tables by short name (mul8u_17C8, mul7u_08E, trunc8, read
                          from --reference) and model specs
-  (none given: the flagship, mul8u_17C8... see README; --full: the grid)
+  (none given: the flagship, --model truncated:7@7 --hws 1; see README)
   --bits 8[,7]           widths of the --model multipliers (default 8)
   --exact-bits 7[,6]     extra widths evaluated quantized on the exact multiplier only
 
@@ -241,7 +242,7 @@ Network and training:
                          only); Adam, lr halved after a third and after two thirds of them
   --lr X                 initial learning rate, the same for every scheme (default 1e-3)
   --seeds N              seeds per configuration (default 1); a seed sets the data order
-  --train-subset N       first N training images (default 8000; 0 = all 60000)
+  --train-subset N       first N training images (default 4000; 0 = all 60000)
   --test-subset N        first N test images (default 0 = all 10000)
   --calibration-batches N  batches of the calibration pass (default 0: one pass over the
                          training subset); sets activation ranges and BatchNorm statistics
@@ -277,14 +278,17 @@ Running and reporting:
   --reference DIR        the published DATE'25 tables
   --out DIR              where results go (default ./retrain-results)
   --prefix NAME          file name prefix (default results)
-  --full                 the grid's defaults for one setting (see docs/results.md)
+  --full                 one setting of the grid (docs/results.md): its 10 multipliers, 3 epochs
+                         on 4000 images, 3 seeds, test on 4000, HWS search (--tune-hws); the
+                         whole grid is examples/libtorch/grid.sh
 )";
 }
 
 options parse(int argc, char** argv, std::string& command) {
   options o;
   command = "retrain";
-  bool explicit_epochs = false, explicit_seeds = false, explicit_subset = false;
+  bool explicit_epochs = false, explicit_seeds = false, explicit_subset = false,
+       explicit_test_subset = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     command += " " + a;
@@ -322,12 +326,13 @@ options parse(int argc, char** argv, std::string& command) {
     else if (a == "--epochs") o.epochs = to_int(a, value()), explicit_epochs = true;
     else if (a == "--seeds") o.seeds = to_int(a, value()), explicit_seeds = true;
     else if (a == "--train-subset") o.train_subset = to_int(a, value()), explicit_subset = true;
-    else if (a == "--test-subset") o.test_subset = to_int(a, value());
+    else if (a == "--test-subset") o.test_subset = to_int(a, value()), explicit_test_subset = true;
     else if (a == "--max-batches") o.max_batches = to_int(a, value());
     else if (a == "--calibration-batches") o.calibration_batches = to_int(a, value());
     else if (a == "--pretrain-epochs") o.pretrain_epochs = to_int(a, value());
     else if (a == "--hws") {
       o.hws_mode = value();
+      o.explicit_hws = true;
       if (o.hws_mode != "published" && o.hws_mode != "auto")
         amgrad::require(to_int(a, o.hws_mode) >= 0, "retrain", "--hws must be positive");
     } else if (a == "--hws-file") o.hws_file = value();
@@ -361,13 +366,16 @@ options parse(int argc, char** argv, std::string& command) {
     else if (a == "--cache") o.cache = value();
     else amgrad::fail("retrain", "unknown option ", a, " (see --help)");
   }
-  if (o.full) {  // one setting of the grid; explicit options still win
+  if (o.full) {  // one setting of the grid (examples/libtorch/grid.sh); explicit options win
     if (!o.explicit_multipliers)
-      o.legacy = {"trunc8", "mul8u_17C8", "mul7u_08E", "drum:3", "truncated:10", "bam:8,8",
-                  "kulkarni", "perforated:0,3"};
+      o.legacy = {"trunc8",    "mul8u_17C8",      "mul7u_08E",      "truncated:9",
+                  "bam:4,8",   "drum:3",          "perforated:4,2", "truncated:7@7",
+                  "perforated:2,2@7", "truncated:5@6"};
     if (!explicit_epochs) o.epochs = 3;
     if (!explicit_seeds) o.seeds = 3;
-    if (!explicit_subset) o.train_subset = 8000;
+    if (!explicit_subset) o.train_subset = 4000;
+    if (!explicit_test_subset) o.test_subset = 4000;
+    if (!o.explicit_hws && o.hws_file.empty()) o.tune_hws = true;
   }
   amgrad::require(o.epochs >= 0 && o.seeds > 0 && o.threads > 0 && o.tune_epochs > 0 &&
                       o.probe_opts.samples >= 4 && o.probe_opts.batch > 0,
@@ -380,28 +388,33 @@ options parse(int argc, char** argv, std::string& command) {
   return o;
 }
 
-// The flagship: the multiplier where the grid's LUT-2D gain is clearest (docs/results.md).
-void flagship_defaults(options& o) { o.legacy = {"mul8u_17C8"}; }
+// The flagship (README, Quick start): where the grid's LUT-2D gain is clearest (docs/results.md,
+// LeNet-5 with the AppMult in every layer): a 7-bit multiplier without its 7 least significant
+// partial-product columns, with the half window the HWS search picked for it (1).
+void flagship_defaults(options& o) {
+  o.models = {"truncated:7@7"};
+  if (!o.explicit_hws) o.hws_mode = "1";
+}
 
 std::vector<multiplier_job> jobs_of(const options& o) {
   std::vector<multiplier_job> jobs;
   for (const auto& t : o.tables) jobs.push_back(table_job(t));
+  auto add_model = [&](const std::string& m) {
+    if (const auto at = m.find('@'); at != std::string::npos)  // "truncated:7@7": one width
+      jobs.push_back(model_job(m.substr(0, at), to_int("--model " + m, m.substr(at + 1))));
+    else
+      for (int b : o.bits) jobs.push_back(model_job(m, b));
+  };
   for (const auto& item : o.legacy) {
     if (const auto file = published_file(o.reference, item)) {
       auto job = table_job(file->string());
       job.name = item;
       jobs.push_back(std::move(job));
     } else {
-      for (int b : o.bits) jobs.push_back(model_job(item, b));
+      add_model(item);
     }
   }
-  for (const auto& m : o.models) {
-    if (const auto at = m.find('@'); at != std::string::npos) {  // "truncated:7@7": one width
-      jobs.push_back(model_job(m.substr(0, at), to_int("--model " + m, m.substr(at + 1))));
-      continue;
-    }
-    for (int b : o.bits) jobs.push_back(model_job(m, b));
-  }
+  for (const auto& m : o.models) add_model(m);
   return jobs;
 }
 

@@ -1,0 +1,82 @@
+#!/bin/bash
+# The grid behind docs/results.md, on 2 cores: every step runs as two single-threaded `retrain`
+# processes (--shard 0/2 and 1/2, one per core), merged at the end into docs/results_grid.*.
+#
+#   examples/libtorch/grid.sh            from the repository root, after building `retrain`
+#   RETRAIN=path/to/retrain WORK=dir DOCS=dir examples/libtorch/grid.sh [steps...]
+#
+# Steps (default: all, in this order): float hws lenet_all lenet_conv vgg_conv probe ablations merge
+# (hws_merge: only the merge of the two HWS-search shards)
+set -euo pipefail
+RETRAIN=${RETRAIN:-build/default/examples/libtorch/retrain}
+WORK=${WORK:-retrain-results/grid}
+DOCS=${DOCS:-docs}
+CACHE=${CACHE:-retrain-results}
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+mkdir -p "$WORK" "$CACHE"
+steps=${*:-float hws lenet_all lenet_conv vgg_conv probe ablations merge}
+
+# 3 published tables (8-column truncation, mul8u_17C8, mul7u_08E) and 7 built-in models that lose
+# >= 20 points before retraining (8, 7 and 6 bits).
+MULTS=(--multipliers trunc8,mul8u_17C8,mul7u_08E
+       --model truncated:9,bam:4,8,drum:3,perforated:4,2,truncated:7@7,perforated:2,2@7,truncated:5@6)
+HARD3=(--model truncated:9,perforated:4,2,truncated:7@7)
+LENET=(--net lenet --cache "$CACHE/lenet5_float.pt")
+VGG=(--net vgg8 --cache "$CACHE/vgg8_float.pt" --pretrain-epochs 3)
+VGGMULTS=(--multipliers trunc8,mul8u_17C8
+          --model truncated:9,bam:4,8,drum:3,perforated:4,2,truncated:7@7,truncated:5@6)
+RUNS=(--seeds 3 --test-subset 4000 --hws-file "$WORK/hws.tsv")
+
+log() { echo "[grid $(date +%H:%M:%S)] $*"; }
+# pair NAME ARGS...: shards 0 and 1 of one retrain command, in parallel.
+pair() {
+  local name=$1
+  shift
+  log "$name"
+  "$RETRAIN" "$@" --out "$WORK" --prefix "${name}_0" --shard 0/2 > "$WORK/${name}_0.log" 2>&1 &
+  local first=$!
+  "$RETRAIN" "$@" --out "$WORK" --prefix "${name}_1" --shard 1/2 > "$WORK/${name}_1.log" 2>&1
+  wait $first
+}
+start=$(date +%s)
+for step in $steps; do
+  case $step in
+    float)  # the float weights, cached (LeNet-5: 4 epochs, VGG8: 3 epochs, all 60000 images)
+      log float
+      [ -f "$CACHE/lenet5_float.pt" ] || "$RETRAIN" "${LENET[@]}" --epochs 0 --model exact --out "$WORK" --prefix float_lenet > "$WORK/float_lenet.log" 2>&1 &
+      [ -f "$CACHE/vgg8_float.pt" ] || "$RETRAIN" "${VGG[@]}" --epochs 0 --model exact --out "$WORK" --prefix float_vgg > "$WORK/float_vgg.log" 2>&1
+      wait ;;
+    hws)  # the authors' search: 5 epochs of LeNet-5 (all layers) on 2000 images per HWS
+      pair hws "${LENET[@]}" --approx all "${MULTS[@]}" --epochs 0 --tune-hws --tune-epochs 5 \
+        --tune-subset 2000 --train-subset 6000 --test-subset 5000
+      "$RETRAIN" --merge "$WORK/hws_0.tsv,$WORK/hws_1.tsv" --out "$WORK" --prefix hws > /dev/null ;;
+    hws_merge)
+      "$RETRAIN" --merge "$WORK/hws_0.tsv,$WORK/hws_1.tsv" --out "$WORK" --prefix hws > /dev/null ;;
+    lenet_all)
+      pair lenet_all "${LENET[@]}" --approx all "${MULTS[@]}" "${RUNS[@]}" --epochs 3 --train-subset 4000 ;;
+    lenet_conv)
+      pair lenet_conv "${LENET[@]}" --approx conv "${MULTS[@]}" "${RUNS[@]}" --epochs 3 --train-subset 4000 ;;
+    vgg_conv)
+      pair vgg_conv "${VGG[@]}" --approx conv "${VGGMULTS[@]}" "${RUNS[@]}" --epochs 2 --train-subset 3000 ;;
+    probe)  # gradient fidelity before retraining, no training
+      pair probe_lenet "${LENET[@]}" --approx all --multipliers trunc8,mul8u_17C8 "${HARD3[@]}" \
+        --model perforated:2,2@7 \
+        --epochs 0 --probe --probe-samples 48 --probe-sigma 1,4 --train-subset 4000 --test-subset 4000 \
+        --hws-file "$WORK/hws.tsv"
+      pair probe_vgg "${VGG[@]}" --approx conv --multipliers trunc8 --model truncated:9,bam:4,8 \
+        --epochs 0 --probe --probe-samples 48 --probe-sigma 4 --probe-batch 32 --train-subset 3000 \
+        --test-subset 4000 --hws-file "$WORK/hws.tsv" ;;
+    ablations)  # LeNet-5, all layers, 3 hard multipliers; one change each, for every scheme alike
+      pair abl_epochs "${LENET[@]}" --approx all "${HARD3[@]}" "${RUNS[@]}" --epochs 6 --train-subset 4000
+      pair abl_lr "${LENET[@]}" --approx all "${HARD3[@]}" "${RUNS[@]}" --epochs 3 --train-subset 4000 \
+        --lr 3e-4 --tag lr3e-4
+      pair abl_hws "${LENET[@]}" --approx all "${HARD3[@]}" --seeds 3 --test-subset 4000 --epochs 3 \
+        --train-subset 4000 --schemes ste,lut2d --hws auto --tag hws-auto ;;
+    merge)
+      files=$(ls "$WORK"/{hws,lenet_all,lenet_conv,vgg_conv,probe_lenet,probe_vgg,abl_epochs,abl_lr,abl_hws}_[01].tsv 2>/dev/null | paste -sd, -)
+      "$RETRAIN" --merge "$files" --out "$DOCS" --prefix results_grid > /dev/null
+      log "merged into $DOCS/results_grid.md" ;;
+    *) echo "grid.sh: unknown step $step" >&2; exit 2 ;;
+  esac
+done
+log "done in $(( ($(date +%s) - start) / 60 )) min"

@@ -1,0 +1,25 @@
+# Runs one command and checks its exit status and output (CTest command tests of `retrain`).
+#   cmake -DCOMMAND="exe;arg;..." -DEXPECT=zero|nonzero [-DMATCH=regex] [-DNO_MATCH=regex]
+#         [-DWORKDIR=dir] -P expect.cmake
+if(NOT DEFINED COMMAND OR NOT DEFINED EXPECT)
+  message(FATAL_ERROR "expect.cmake: COMMAND and EXPECT are required")
+endif()
+if(DEFINED WORKDIR)
+  file(MAKE_DIRECTORY ${WORKDIR})
+  set(dir WORKING_DIRECTORY ${WORKDIR})
+endif()
+execute_process(COMMAND ${COMMAND} ${dir} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                ERROR_VARIABLE err)
+set(all "${out}${err}")
+string(REPLACE ";" " " shown "${COMMAND}")
+if(EXPECT STREQUAL "zero" AND NOT rc EQUAL 0)
+  message(FATAL_ERROR "`${shown}` exited with ${rc}, expected 0:\n${all}")
+elseif(EXPECT STREQUAL "nonzero" AND (rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$"))
+  message(FATAL_ERROR "`${shown}` exited with '${rc}', expected a nonzero exit status:\n${all}")
+endif()
+if(DEFINED MATCH AND NOT all MATCHES "${MATCH}")
+  message(FATAL_ERROR "`${shown}`: the output does not match '${MATCH}':\n${all}")
+endif()
+if(DEFINED NO_MATCH AND all MATCHES "${NO_MATCH}")
+  message(FATAL_ERROR "`${shown}`: the output matches '${NO_MATCH}':\n${all}")
+endif()
