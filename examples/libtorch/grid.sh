@@ -67,16 +67,25 @@ for step in $steps; do
         --epochs 0 --probe --probe-samples 48 --probe-sigma 4 --probe-batch 32 --train-subset 3000 \
         --test-subset 4000 --hws-file "$WORK/hws.tsv" ;;
     ablations)  # one change each, applied to every scheme alike: LeNet-5 (all layers) on 3 hard
-                # multipliers (epochs, lr, HWS 2^(B-3) instead of the search); VGG8 HWS
+                # multipliers (epochs, lr 3e-4 and 3e-3, HWS 2^(B-3) instead of the search);
+                # VGG8 with HWS 2^(B-3)
       pair abl_epochs "${LENET[@]}" --approx all "${HARD3[@]}" "${RUNS[@]}" --epochs 6 --train-subset 4000
       pair abl_lr "${LENET[@]}" --approx all "${HARD3[@]}" "${RUNS[@]}" --epochs 3 --train-subset 4000 \
         --lr 3e-4 --tag lr3e-4
+      pair abl_lr_hi "${LENET[@]}" --approx all "${HARD3[@]}" "${RUNS[@]}" --epochs 3 --train-subset 4000 \
+        --lr 3e-3 --tag lr3e-3
       pair abl_hws "${LENET[@]}" --approx all "${HARD3[@]}" --seeds 3 --test-subset 4000 --epochs 3 \
         --train-subset 4000 --schemes ste,lut2d --hws auto --tag hws-auto
       pair abl_vgg_hws "${VGG[@]}" --approx conv --model truncated:9,perforated:4,2 --seeds 3 \
         --test-subset 4000 --epochs 2 --train-subset 3000 --schemes ste,lut2d --hws auto --tag hws-auto ;;
     merge)
-      files=$(ls "$WORK"/{hws,lenet_all,lenet_conv,vgg_conv,probe_lenet,probe_vgg,abl_epochs,abl_lr,abl_hws,abl_vgg_hws}_[01].tsv 2>/dev/null | paste -sd, -)
+      files=""
+      for name in lenet_all lenet_conv vgg_conv hws probe_lenet probe_vgg abl_epochs abl_lr abl_lr_hi \
+                  abl_hws abl_vgg_hws; do
+        for shard in 0 1; do
+          [ -f "$WORK/${name}_$shard.tsv" ] && files="$files${files:+,}$WORK/${name}_$shard.tsv"
+        done
+      done
       "$RETRAIN" --merge "$files" --out "$DOCS" --prefix results_grid > /dev/null
       log "merged into $DOCS/results_grid.md" ;;
     *) echo "grid.sh: unknown step $step" >&2; exit 2 ;;

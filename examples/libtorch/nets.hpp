@@ -69,8 +69,8 @@ class NetImpl : public torch::nn::Module {
       const std::int64_t w = spec_.width;
       const std::int64_t channels[] = {1, w, w, 2 * w, 2 * w, 4 * w, 4 * w};
       for (int i = 0; i < 6; ++i) {
-        // A bias before BatchNorm is redundant, but ApproxConv2d with .bias(false) throws
-        // "tensor does not have a device" in this version of amgrad::torch; keep it.
+        // A bias before BatchNorm is redundant, but the grid's VGG8 (docs/results.md, its cached
+        // float weights) was made with one: ApproxConv2d without a bias threw when it was built.
         add_conv(ApproxConv2d(
             ApproxConv2dOptions(channels[i], channels[i + 1], 3).padding(1)));
         bns_.push_back(register_module(

@@ -384,15 +384,20 @@ inline std::string hws_label(const cell& c) {
 // Accuracy against epoch per scheme (epoch 0 = before retraining), one PNG per (setting,
 // multiplier); and one PNG per setting with the paired differences to STE and their intervals.
 inline void run_gnuplot(const fs::path& gp_file, const std::string& script) {
+  // The script is kept only when gnuplot fails (the .dat beside it, and --merge, remake a plot).
   std::ofstream(gp_file) << script << "\n";
   if (std::system(amgrad::concat("gnuplot '", gp_file.string(), "' 2>/dev/null").c_str()) != 0) {
     std::string fallback = script;  // older gnuplot builds without cairo: libgd terminal
     if (const auto at = fallback.find("pngcairo"); at != std::string::npos)
       fallback.replace(at, 8, "png");
     std::ofstream(gp_file) << fallback << "\n";
-    if (std::system(amgrad::concat("gnuplot '", gp_file.string(), "' 2>/dev/null").c_str()) != 0)
-      std::cerr << "retrain: gnuplot failed; the data is next to " << gp_file << "\n";
+    if (std::system(amgrad::concat("gnuplot '", gp_file.string(), "' 2>/dev/null").c_str()) != 0) {
+      std::cerr << "retrain: gnuplot failed; the data and the script are in " << gp_file << "\n";
+      return;
+    }
   }
+  std::error_code ignored;
+  fs::remove(gp_file, ignored);
 }
 
 inline std::string plot_stem(const std::string& prefix, const setting_record& s,
@@ -450,8 +455,8 @@ inline void plot_differences(const fs::path& out_dir, const std::string& prefix,
   const std::string stem = amgrad::concat(prefix, "_", file_stem(s.key), "_differences");
   const fs::path dat = out_dir / (stem + ".dat"), png = out_dir / (stem + ".png");
   std::size_t rows = 0;
+  std::ostringstream out;
   {
-    std::ofstream out(dat);
     out << "# index name lut1d-ste lo hi lut2d-ste lo hi\n";
     for (const auto& v : views) {
       if (!v.cells.count("ste")) continue;
@@ -470,6 +475,7 @@ inline void plot_differences(const fs::path& out_dir, const std::string& prefix,
     }
   }
   if (rows == 0) return;
+  std::ofstream(dat) << out.str();
   std::ostringstream gp;
   gp << "set terminal pngcairo size 900,480; set output '" << png.string() << "';"
      << "set title '" << s.key << ": final accuracy minus STE (paired, 95% CI)' noenhanced;"
@@ -550,7 +556,7 @@ inline void write_markdown(const records& r, const fs::path& out_dir, const std:
       }
       out << "\n";
     }
-    if (!hard_means.empty()) {
+    if (hard_count >= 2 && !hard_means.empty()) {
       out << "\nOver the " << hard_count << " hard multiplier(s):";
       for (const auto& k : deltas) {
         if (!hard_means.count(k)) continue;
