@@ -172,22 +172,27 @@ void bench_sgemm(benchmark::State& state, shape s, int threads) {
   finish(state, s);
 }
 
+// The timing loop of every backward kernel (anything with da/db): dA or dB of operands `x`.
+template <class Kernel>
+void time_backward(benchmark::State& state, const Kernel& kernel, const operands& x, shape s,
+                   bool wrt_a) {
+  const auto dy = floats(s.m * s.n);
+  std::vector<float> out(wrt_a ? s.m * s.k : s.k * s.n);
+  for (auto _ : state) {
+    if (wrt_a)
+      kernel.da(x.av(s), x.bv(s), row_major(dy.data(), s.m, s.n), row_major(out.data(), s.m, s.k));
+    else
+      kernel.db(x.av(s), x.bv(s), row_major(dy.data(), s.m, s.n), row_major(out.data(), s.k, s.n));
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+}
+
 template <class Operand, class Scheme>
 void bench_backward(benchmark::State& state, shape s, int threads, distribution d, bool wrt_a) {
   const operands x(Operand::bits, s, d);
-  const auto dy = floats(s.m * s.n);
-  std::vector<float> out(wrt_a ? s.m * s.k : s.k * s.n);
   const auto& t = lut<Operand>();
-  auto run = [&](const auto& kernel) {
-    for (auto _ : state) {
-      if (wrt_a)
-        kernel.da(x.av(s), x.bv(s), row_major(dy.data(), s.m, s.n), row_major(out.data(), s.m, s.k));
-      else
-        kernel.db(x.av(s), x.bv(s), row_major(dy.data(), s.m, s.n), row_major(out.data(), s.k, s.n));
-      benchmark::DoNotOptimize(out.data());
-      benchmark::ClobberMemory();
-    }
-  };
+  auto run = [&](const auto& kernel) { time_backward(state, kernel, x, s, wrt_a); };
   if constexpr (Scheme::is_separable) {
     run(host::backward_separable_kernel(Scheme{}.factors(t), threads));
   } else {
@@ -206,18 +211,9 @@ template <class Operand>
 void bench_backward_low_rank(benchmark::State& state, shape s, int threads, int rank, bool wrt_a) {
 #if AMGRAD_HAS_LAPACKE
   const operands x(Operand::bits, s, distribution::uniform);
-  const auto dy = floats(s.m * s.n);
-  std::vector<float> out(wrt_a ? s.m * s.k : s.k * s.n);
   const host::backward_low_rank_kernel kernel(low_rank_of(lut2d{}.tables(lut<Operand>()), rank),
                                               threads);
-  for (auto _ : state) {
-    if (wrt_a)
-      kernel.da(x.av(s), x.bv(s), row_major(dy.data(), s.m, s.n), row_major(out.data(), s.m, s.k));
-    else
-      kernel.db(x.av(s), x.bv(s), row_major(dy.data(), s.m, s.n), row_major(out.data(), s.k, s.n));
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
+  time_backward(state, kernel, x, s, wrt_a);
   finish(state, s);
 #else
   (void)s, (void)threads, (void)rank, (void)wrt_a;

@@ -24,28 +24,15 @@ import torch.nn.functional as F
 torch.set_num_threads(1)
 
 
-def load(path, n):
-    def images(f):
-        with gzip.open(f) as g:
-            d = np.frombuffer(g.read(), np.uint8, offset=16)
-        return torch.tensor(d.reshape(-1, 1, 28, 28)[:n], dtype=torch.float32) / 255.0
-    def labels(f):
-        with gzip.open(f) as g:
-            d = np.frombuffer(g.read(), np.uint8, offset=8)
-        return torch.tensor(d[:n], dtype=torch.int64)
-    return (images(f"{path}/train-images-idx3-ubyte.gz"), labels(f"{path}/train-labels-idx1-ubyte.gz"))
-
-
-def load_test(path, n):
-    def images(f):
-        with gzip.open(f) as g:
-            d = np.frombuffer(g.read(), np.uint8, offset=16)
-        return torch.tensor(d.reshape(-1, 1, 28, 28)[:n], dtype=torch.float32) / 255.0
-    def labels(f):
-        with gzip.open(f) as g:
-            d = np.frombuffer(g.read(), np.uint8, offset=8)
-        return torch.tensor(d[:n], dtype=torch.int64)
-    return images(f"{path}/t10k-images-idx3-ubyte.gz"), labels(f"{path}/t10k-labels-idx1-ubyte.gz")
+def load(path, split, n):
+    """The first n images and labels of a Fashion-MNIST split ('train' or 't10k')."""
+    def read(name, offset):
+        with gzip.open(f"{path}/{split}-{name}.gz") as g:
+            return np.frombuffer(g.read(), np.uint8, offset=offset)
+    images = read("images-idx3-ubyte", 16).reshape(-1, 1, 28, 28)[:n]
+    labels = read("labels-idx1-ubyte", 8)[:n]
+    return (torch.tensor(images, dtype=torch.float32) / 255.0,
+            torch.tensor(labels, dtype=torch.int64))
 
 
 # ---- estimators, code units (v = w / Δ) ----------------------------------------------------
@@ -336,8 +323,8 @@ def main():
     ap.add_argument("--appmult-opts", default="adam")
     ap.add_argument("--out", default="quantizer-results/results.json")
     args = ap.parse_args()
-    train_data = load(args.data, args.train_size)
-    test_data = load_test(args.data, args.test_size)
+    train_data = load(args.data, "train", args.train_size)
+    test_data = load(args.data, "t10k", args.test_size)
     results = {"args": vars(args), "runs": {}}
     for bits in [int(b) for b in args.bits.split(",")]:
         am = AppMultLayers(bits, args.appmult_abits, args.appmult_drop) if args.appmult else None
