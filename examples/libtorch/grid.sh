@@ -6,7 +6,11 @@
 #   RETRAIN=path/to/retrain WORK=dir DOCS=dir examples/libtorch/grid.sh [steps...]
 #
 # Steps (default: all, in this order): float hws lenet_all lenet_conv vgg_conv probe ablations merge
-# (hws_merge: only the merge of the two HWS-search shards)
+# (hws_merge: only the merge of the two HWS-search shards). Not in the default (issue 12,
+# docs/hws-and-lowrank.md): lowrank (LeNet all layers: STE, LUT-2D and lut2d_lowrank at 1% and
+# at rank 2, merged into $WORK/lowrank.md) and hws_seeds (the HWS search again with seeds 1 and 2,
+# merged with seed 0 into $WORK/hws_seeds.md).
+# SERIAL=1: one process per step instead of two shards (a machine shared with other work).
 set -euo pipefail
 RETRAIN=${RETRAIN:-build/default/examples/libtorch/retrain}
 WORK=${WORK:-retrain-results/grid}
@@ -33,6 +37,10 @@ pair() {
   local name=$1
   shift
   log "$name"
+  if [ "${SERIAL:-0}" = 1 ]; then
+    "$RETRAIN" "$@" --out "$WORK" --prefix "${name}_0" > "$WORK/${name}_0.log" 2>&1
+    return
+  fi
   "$RETRAIN" "$@" --out "$WORK" --prefix "${name}_0" --shard 0/2 > "$WORK/${name}_0.log" 2>&1 &
   local first=$!
   "$RETRAIN" "$@" --out "$WORK" --prefix "${name}_1" --shard 1/2 > "$WORK/${name}_1.log" 2>&1
@@ -78,6 +86,22 @@ for step in $steps; do
         --train-subset 4000 --schemes ste,lut2d --hws auto --tag hws-auto
       pair abl_vgg_hws "${VGG[@]}" --approx conv --model truncated:9,perforated:4,2 --seeds 3 \
         --test-subset 4000 --epochs 2 --train-subset 3000 --schemes ste,lut2d --hws auto --tag hws-auto ;;
+    lowrank)  # the lenet_all setting with the low-rank scheme beside STE and LUT-2D (same seeds)
+      pair lowrank "${LENET[@]}" --approx all "${MULTS[@]}" "${RUNS[@]}" --epochs 3 --train-subset 4000 \
+        --schemes ste,lut2d,lut2d_lowrank --rank-tol 0.01 --tag lowrank
+      pair lowrank_r2 "${LENET[@]}" --approx all "${MULTS[@]}" "${RUNS[@]}" --epochs 3 --train-subset 4000 \
+        --schemes lut2d_lowrank --rank 2 --tag lowrank
+      "$RETRAIN" --merge "$(ls "$WORK"/lowrank_[01].tsv "$WORK"/lowrank_r2_[01].tsv | paste -sd,)" \
+        --out "$WORK" --prefix lowrank > /dev/null
+      log "merged into $WORK/lowrank.md" ;;
+    hws_seeds)  # is the search stable? the same search with two more seeds
+      for seed in 1 2; do
+        pair hws_seed$seed "${LENET[@]}" --approx all "${MULTS[@]}" --epochs 0 --tune-hws --tune-epochs 5 \
+          --tune-subset 2000 --train-subset 6000 --test-subset 5000 --tune-seed $seed --tag seed$seed
+      done
+      "$RETRAIN" --merge "$(ls "$WORK"/hws.tsv "$WORK"/hws_seed[12]_[01].tsv | paste -sd,)" \
+        --out "$WORK" --prefix hws_seeds > /dev/null
+      log "merged into $WORK/hws_seeds.md" ;;
     merge)
       files=""
       for name in lenet_all lenet_conv vgg_conv hws probe_lenet probe_vgg abl_epochs abl_lr abl_lr_hi \

@@ -305,10 +305,26 @@ inline std::map<std::string, int> hws_picks(const std::vector<tune_record>& tune
 
 // ---- rendering ---------------------------------------------------------------------------------
 
-inline const std::vector<std::string>& scheme_order() {
-  static const std::vector<std::string> order{"ste", "lut1d", "lut2d"};
-  return order;
+// The order of schemes in tables: ste, lut1d, lut2d, then any other (the low-rank variants:
+// lut2d_lowrank, lut2d_lowrank_r2, ...) by name.
+inline std::vector<std::string> ordered_schemes(const std::set<std::string>& present) {
+  std::vector<std::string> out;
+  for (const char* k : {"ste", "lut1d", "lut2d"})
+    if (present.count(k)) out.push_back(k);
+  for (const auto& k : present)
+    if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(k);
+  return out;
 }
+template <class Map>
+std::vector<std::string> ordered_keys(const Map& cells) {
+  std::set<std::string> present;
+  for (const auto& [k, c] : cells) present.insert(k);
+  return ordered_schemes(present);
+}
+// Schemes that take LUT-2D's half window (its HWS is shown beside the accuracy), and the
+// low-rank ones, which are compared with LUT-2D as well as with STE.
+inline bool uses_hws(const std::string& k) { return k.rfind("lut2d", 0) == 0; }
+inline bool is_low_rank(const std::string& k) { return k.rfind("lut2d_lowrank", 0) == 0; }
 
 struct cell {  // the runs of one (setting, multiplier, scheme)
   std::vector<const run_record*> runs;
@@ -363,14 +379,10 @@ inline std::vector<multiplier_view> views_of(const records& r, const setting_rec
 }
 
 inline std::vector<std::string> schemes_in(const std::vector<multiplier_view>& views) {
-  std::vector<std::string> out;
-  for (const auto& s : scheme_order())
-    for (const auto& v : views)
-      if (v.cells.count(s)) {
-        out.push_back(s);
-        break;
-      }
-  return out;
+  std::set<std::string> present;
+  for (const auto& v : views)
+    for (const auto& [k, c] : v.cells) present.insert(k);
+  return ordered_schemes(present);
 }
 
 inline std::string hws_label(const cell& c) {
@@ -407,12 +419,7 @@ inline std::string plot_stem(const std::string& prefix, const setting_record& s,
 
 inline void plot_multiplier(const fs::path& out_dir, const std::string& prefix,
                             const setting_record& s, const multiplier_view& v) {
-  const auto schemes = [&] {
-    std::vector<std::string> out;
-    for (const auto& k : scheme_order())
-      if (v.cells.count(k)) out.push_back(k);
-    return out;
-  }();
+  const auto schemes = ordered_keys(v.cells);
   if (schemes.empty()) return;
   std::size_t epochs = 0;
   for (const auto& k : schemes)
@@ -514,17 +521,22 @@ inline void write_markdown(const records& r, const fs::path& out_dir, const std:
           << fixed(a, 2) << "%**";
     out << ".\n\n";
     if (views.empty()) continue;
-    std::vector<std::string> deltas;
-    const bool has_ste = std::find(schemes.begin(), schemes.end(), "ste") != schemes.end();
+    // Paired differences (scheme, baseline): every scheme against STE, the low-rank ones also
+    // against LUT-2D.
+    std::vector<std::pair<std::string, std::string>> deltas;
+    const auto has = [&](const char* k) { return std::find(schemes.begin(), schemes.end(), k) != schemes.end(); };
+    const bool has_ste = has("ste");
     for (const auto& k : schemes)
-      if (k != "ste" && has_ste) deltas.push_back(k);
+      if (k != "ste" && has_ste) deltas.push_back({k, "ste"});
+    for (const auto& k : schemes)
+      if (is_low_rank(k) && has("lut2d")) deltas.push_back({k, "lut2d"});
     out << "| multiplier | bits | NMED (%) | before retraining |";
-    for (const auto& k : schemes) out << " " << k << (k == "lut2d" ? " (HWS)" : "") << " |";
-    for (const auto& k : deltas) out << " " << k << " − ste |";
+    for (const auto& k : schemes) out << " " << k << (uses_hws(k) ? " (HWS)" : "") << " |";
+    for (const auto& [k, base] : deltas) out << " " << k << " − " << base << " |";
     out << "\n|---|---|---|---|";
     for (std::size_t i = 0; i < schemes.size() + deltas.size(); ++i) out << "---|";
     out << "\n";
-    std::map<std::string, std::vector<double>> hard_means, hard_pairs;  // by scheme
+    std::map<std::string, std::vector<double>> hard_means, hard_pairs;  // by "k − base"
     std::size_t hard_count = 0;
     for (const auto& v : views) {
       const bool hard = v.hard(s);
@@ -538,11 +550,11 @@ inline void write_markdown(const records& r, const fs::path& out_dir, const std:
           continue;
         }
         out << " " << pm(summarize(it->second.final_accuracy()));
-        if (k == "lut2d") out << " (" << hws_label(it->second) << ")";
+        if (uses_hws(k)) out << " (" << hws_label(it->second) << ")";
         out << " |";
       }
-      for (const auto& k : deltas) {
-        const auto a = v.cells.find(k), b = v.cells.find("ste");
+      for (const auto& [k, base] : deltas) {
+        const auto a = v.cells.find(k), b = v.cells.find(base);
         if (a == v.cells.end() || b == v.cells.end()) {
           out << " - |";
           continue;
@@ -550,19 +562,21 @@ inline void write_markdown(const records& r, const fs::path& out_dir, const std:
         const auto d = paired(a->second, b->second);
         out << " " << (d.empty() ? "-" : paired_ci(d)) << " |";
         if (hard && !d.empty()) {
-          hard_means[k].push_back(summarize(d).mean);
-          hard_pairs[k].insert(hard_pairs[k].end(), d.begin(), d.end());
+          const auto name = amgrad::concat(k, " − ", base);
+          hard_means[name].push_back(summarize(d).mean);
+          hard_pairs[name].insert(hard_pairs[name].end(), d.begin(), d.end());
         }
       }
       out << "\n";
     }
     if (hard_count >= 2 && !hard_means.empty()) {
       out << "\nOver the " << hard_count << " hard multiplier(s):";
-      for (const auto& k : deltas) {
-        if (!hard_means.count(k)) continue;
-        out << " " << k << " − ste " << paired_ci(hard_means[k])
+      for (const auto& [k, base] : deltas) {
+        const auto name = amgrad::concat(k, " − ", base);
+        if (!hard_means.count(name)) continue;
+        out << " " << name << " " << paired_ci(hard_means[name])
             << " (mean of the per-multiplier means, interval over multipliers); "
-            << paired_ci(hard_pairs[k]) << " (all " << hard_pairs[k].size()
+            << paired_ci(hard_pairs[name]) << " (all " << hard_pairs[name].size()
             << " multiplier-seed pairs).";
       }
       out << "\n";
@@ -754,9 +768,8 @@ inline void write_json(const records& r, const fs::path& path) {
           << ", \"hard\": " << (v.hard(s) ? "true" : "false") << ", \"published_hws\": " << v.m->published_hws
           << ", \"schemes\": [\n";
       std::size_t n = 0;
-      for (const auto& k : scheme_order()) {
+      for (const auto& k : ordered_keys(v.cells)) {
         const auto it = v.cells.find(k);
-        if (it == v.cells.end()) continue;
         const auto f = summarize(it->second.final_accuracy());
         out << (n++ ? ",\n" : "") << "        {\"scheme\": \"" << k << "\", \"hws\": " << it->second.runs[0]->hws
             << ", \"final_accuracy_mean\": " << f.mean << ", \"final_accuracy_std\": " << f.std

@@ -136,6 +136,9 @@ struct options {
   std::vector<std::string> legacy;  // --multipliers items
   bool explicit_multipliers = false;
   std::vector<std::string> schemes{"ste", "lut1d", "lut2d"};
+  double rank_tolerance = 0.01;  // lut2d_lowrank: relative Frobenius error per table
+  int rank = 0;                  // lut2d_lowrank: > 0 fixes the rank
+  int tune_seed = 0;             // the HWS search's seed (data order and initialisation)
   std::vector<int> bits{8};
   std::vector<int> exact_bits;
   net_spec net{"lenet", 16};
@@ -237,7 +240,12 @@ Network and training:
   --net lenet|vgg|vggW   LeNet-5, or the VGG-style net with BatchNorm (6 conv 3x3, widths W-W-
                          2W-2W-4W-4W; vgg = vgg8) (default lenet)
   --approx conv|all      AppMult in the conv layers only (DATE'25) or in every layer (default all)
-  --schemes a,b,...      ste, lut1d, lut2d (default: all three)
+  --schemes a,b,...      )" << amgrad::nn::runtime_scheme_usage() << R"( (default: ste,lut1d,lut2d;
+                         lut2d_lowrank where amgrad found LAPACKE: LUT-2D's tables by truncated
+                         SVD, with the same HWS as lut2d)
+  --rank-tol X           lut2d_lowrank: per table, the smallest rank within relative Frobenius
+                         error X (default 0.01)
+  --rank R               lut2d_lowrank: rank R instead (reported as lut2d_lowrank_rR)
   --epochs N             retraining epochs (default 2; 0: report before-retraining accuracy
                          only); Adam, lr halved after a third and after two thirds of them
   --lr X                 initial learning rate, the same for every scheme (default 1e-3)
@@ -258,6 +266,8 @@ LUT-2D's half window (HWS):
   --tune-values 1,2,...  the candidates (default 1,2,4,8,16,32,64; those that fit the width)
   --tune-epochs N        epochs of each candidate (default 5)
   --tune-subset N        training images of each candidate (default 2000)
+  --tune-seed N          the search's seed: its data order and start (default 0; give each
+                         seed its own --tag to keep the searches apart in a merge)
   --hws-file FILE.tsv    take the picks of an earlier --tune-hws run (its .tsv)
 
 Gradient-fidelity probe:
@@ -317,8 +327,8 @@ options parse(int argc, char** argv, std::string& command) {
       o.explicit_multipliers = true;
     } else if (a == "--schemes") {
       o.schemes = split(value());
-      for (const auto& s : o.schemes)
-        amgrad::with_scheme(s, amgrad::auto_hws, [](auto) {});  // throws for an unknown name
+      for (const auto& s : o.schemes)  // throws for an unknown name or one this build lacks
+        amgrad::nn::with_runtime_scheme(s, {}, [](auto) {});
     } else if (a == "--bits") o.bits = int_list(value());
     else if (a == "--exact-bits") o.exact_bits = int_list(value());
     else if (a == "--net") o.net = parse_net(value());
@@ -340,6 +350,9 @@ options parse(int argc, char** argv, std::string& command) {
     else if (a == "--tune-values") o.tune_values = int_list(value());
     else if (a == "--tune-epochs") o.tune_epochs = to_int(a, value());
     else if (a == "--tune-subset") o.tune_subset = to_int(a, value());
+    else if (a == "--tune-seed") o.tune_seed = to_int(a, value());
+    else if (a == "--rank-tol") o.rank_tolerance = to_double(a, value());
+    else if (a == "--rank") o.rank = to_int(a, value());
     else if (a == "--probe") o.probe = true;
     else if (a == "--probe-samples") o.probe_opts.samples = to_int(a, value());
     else if (a == "--probe-sigma") {
@@ -377,6 +390,10 @@ options parse(int argc, char** argv, std::string& command) {
     if (!explicit_test_subset) o.test_subset = 4000;
     if (!o.explicit_hws && o.hws_file.empty()) o.tune_hws = true;
   }
+  amgrad::require(o.rank >= 0 && std::isfinite(o.rank_tolerance) && o.rank_tolerance >= 0 &&
+                      o.rank_tolerance < 1,
+                  "retrain", "--rank must be >= 0 and --rank-tol in [0, 1)");
+  amgrad::require(o.tune_seed >= 0, "retrain", "--tune-seed must be >= 0");
   amgrad::require(o.epochs >= 0 && o.seeds > 0 && o.threads > 0 && o.tune_epochs > 0 &&
                       o.probe_opts.samples >= 4 && o.probe_opts.batch > 0,
                   "retrain", "epochs (>= 0), seeds, threads, tune epochs, probe batch and probe "
@@ -416,6 +433,29 @@ std::vector<multiplier_job> jobs_of(const options& o) {
   }
   for (const auto& m : o.models) add_model(m);
   return jobs;
+}
+
+// A scheme's name in the records: lut2d_lowrank carries its rank setting unless it is the
+// default (tolerance 1%), so runs with different ranks can be merged into one table.
+std::string scheme_label(const std::string& scheme, const options& o) {
+  if (scheme != amgrad::lut2d_lowrank<>::name) return scheme;
+  if (o.rank > 0) return concat(scheme, "_r", o.rank);
+  return o.rank_tolerance == 0.01 ? scheme : concat(scheme, "_tol", o.rank_tolerance);
+}
+
+// The ranks a low-rank backend runs with, per gradient table (the same in every layer: the layers
+// share the multiplier), and the relative errors they leave.
+void report_ranks(const amgrad::product_table& lut, const amgrad::nn::scheme_options& so,
+                  const std::string& key) {
+  amgrad::lut2d_lowrank<> scheme;
+  scheme.hws = so.hws;
+  scheme.tolerance = so.rank_tolerance;
+  scheme.rank = so.rank;
+  const auto low = scheme.low_rank(lut);
+  std::cout << "[" << key << "b/lut2d_lowrank] HWS " << so.hws << ": rank dA " << low.da.rank
+            << " (relative error " << std::setprecision(3) << low.da.relative_error()
+            << "), dB " << low.db.rank << " (" << low.db.relative_error() << ")"
+            << std::setprecision(6) << std::endl;
 }
 
 std::map<std::string, int> read_hws_file(const fs::path& path) {
@@ -561,8 +601,8 @@ int main(int argc, char** argv) try {
         Net run(o.net);
         copy_state(run, base);
         run->set_backend(be, o.approx);
-        torch::manual_seed(0);
-        std::mt19937_64 rng(1000);
+        torch::manual_seed(static_cast<std::uint64_t>(o.tune_seed));
+        std::mt19937_64 rng(1000 + static_cast<std::uint64_t>(o.tune_seed));
         torch::optim::Adam opt(run->parameters(), torch::optim::AdamOptions(o.lr));
         epoch_stats st;
         for (int e = 0; e < o.tune_epochs; ++e) {
@@ -593,9 +633,14 @@ int main(int argc, char** argv) try {
     }
     amgrad::require(fits(hws), "retrain", "HWS ", hws, " does not fit a ", bits, "-bit table");
 
+    // Backends by the scheme's label in the records; the LUT-2D family shares the HWS.
     std::vector<std::pair<std::string, std::shared_ptr<const amgrad::nn::backend>>> backends;
-    for (const auto& scheme : o.schemes)
-      backends.push_back({scheme, amgrad::nn::make_backend(job.lut, scheme, scheme == "lut2d" ? hws : amgrad::auto_hws, job.name)});
+    for (const auto& scheme : o.schemes) {
+      const amgrad::nn::scheme_options so{uses_hws(scheme) ? hws : amgrad::auto_hws,
+                                          o.rank_tolerance, o.rank};
+      backends.push_back({scheme_label(scheme, o), amgrad::nn::make_backend(job.lut, scheme, so, job.name)});
+      if (scheme == amgrad::lut2d_lowrank<>::name) report_ranks(job.lut, so, key);
+    }
 
     if (o.probe) {
       Net net(o.net);
@@ -620,7 +665,7 @@ int main(int argc, char** argv) try {
           torch::manual_seed(static_cast<std::uint64_t>(seed));
           std::mt19937_64 rng(1000 + static_cast<std::uint64_t>(seed));
           torch::optim::Adam opt(run->parameters(), torch::optim::AdamOptions(o.lr));
-          run_record u{setting.key, job.name, bits, scheme, scheme == "lut2d" ? hws : 0, seed, {}, {}, {}};
+          run_record u{setting.key, job.name, bits, scheme, uses_hws(scheme) ? hws : 0, seed, {}, {}, {}};
           for (int e = 0; e < o.epochs; ++e) {
             const double lr = lr_at(o.lr, o.epochs, e);
             set_lr(opt, lr);

@@ -103,6 +103,24 @@ TEST_CASE("the run-time rank is the smallest within the tolerance") {
   }
 }
 
+TEST_CASE("a rank fixed at run time is the compile-time rank's factorisation") {
+  const auto lut = make_product_table<u7>(truncated{6});
+  lut2d_lowrank<> dynamic;
+  dynamic.hws = 2;
+  dynamic.rank = 3;
+  dynamic.tolerance = 0.5;  // unused once the rank is fixed
+  lut2d_lowrank<3> fixed;
+  fixed.hws = 2;
+  const auto a = dynamic.low_rank(lut), b = fixed.low_rank(lut);
+  CHECK(a.da.rank == 3);
+  CHECK(a.db.rank == 3);
+  CHECK(a.da.u == b.da.u);
+  CHECK(a.db.v == b.db.v);
+  fixed.rank = 2;  // a second rank on a fixed-rank scheme is a contradiction
+  CHECK_THROWS_WITH_AS(fixed.low_rank(lut),
+                       doctest::Contains("for lut2d_lowrank<dynamic_rank> only"), amgrad::error);
+}
+
 TEST_CASE("low_rank_of: bad arguments throw amgrad::error") {
   const auto g = lut2d{}.tables(make_product_table<u4>(exact{}));
   CHECK_THROWS_WITH_AS(low_rank_of(g, -1), doctest::Contains("amgrad::low_rank_of"), amgrad::error);

@@ -153,9 +153,15 @@ struct lut2d_lowrank {
   boundary_rule boundary = boundary_rule::eq6;
   double tolerance = 0.01;                     // relative Frobenius error, for dynamic_rank only
   low_rank_path path = low_rank_path::automatic;
+  // dynamic_rank only: a rank fixed at run time (> 0; the tolerance is then unused), or 0 for
+  // the tolerance's rank. A scheme named at run time (retrain --rank) cannot have R.
+  int rank = 0;
 
   low_rank_gradients low_rank(const product_table& lut) const {
-    return low_rank_of(lut2d{hws, boundary}.tables(lut), R, tolerance);
+    static_assert(R > 0 || R == dynamic_rank);
+    require(R == dynamic_rank || rank == 0, "amgrad::lut2d_lowrank", "the run-time rank (", rank,
+            ") is for lut2d_lowrank<dynamic_rank> only; this scheme's rank is ", R);
+    return low_rank_of(lut2d{hws, boundary}.tables(lut), R > 0 ? R : rank, tolerance);
   }
   // The rank-R tables themselves (what either kernel computes with).
   gradient_tables tables(const product_table& lut) const { return low_rank(lut).expand(); }

@@ -85,6 +85,30 @@ TEST_CASE("backward_low_rank_kernel: dA over several row chunks (K * R > 4096)")
   check_close(da, reference(p, low.expand().da, true), 256.0 * 7);
 }
 
+TEST_CASE("backward_low_rank_kernel: dB over blocks of k and of rows of A, dY strided or not") {
+  const auto lut = make_product_table<u8>(truncated{8});
+  const auto low = low_rank_of(lut2d{16}.tables(lut), 8);
+  // K*R = 4800: chunks of 64 rows of A; K*R*N = 307200: at least 3 blocks of k.
+  const auto p = random_problem(lut.format(), 300, 64, 600);
+  const auto want = reference(p, low.expand().db, false);
+  std::vector<float> dy_t(p.n * p.m);  // dY stored transposed: a view with unit row stride
+  for (std::size_t i = 0; i < p.m; ++i)
+    for (std::size_t j = 0; j < p.n; ++j) dy_t[j * p.m + i] = p.dy[i * p.n + j];
+  for (int threads : {1, 2})
+    for (bool strided : {false, true}) {
+      CAPTURE(threads);
+      CAPTURE(strided);
+      const kernel::host::backward_low_rank_kernel kernel(low, threads);
+      const auto dy = strided ? row_major<const float>(dy_t.data(), p.n, p.m).transposed()
+                              : row_major<const float>(p.dy.data(), p.m, p.n);
+      std::vector<float> db(p.k * p.n, 7.0f);
+      kernel.db(row_major<const code_t>(p.a.data(), p.m, p.k),
+                row_major<const code_t>(p.b.data(), p.k, p.n), dy,
+                row_major<float>(db.data(), p.k, p.n));
+      check_close(db, want, 256.0 * 300);
+    }
+}
+
 TEST_CASE("backward_low_rank_kernel: strided (transposed) operands and bad shapes") {
   const auto lut = make_product_table<u6>(truncated{4});
   const auto low = low_rank_of(lut2d{2}.tables(lut), 2);

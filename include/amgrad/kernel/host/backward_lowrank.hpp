@@ -1,10 +1,12 @@
 #pragma once
 // Host backward of a low-rank scheme (gradient/lut2d_lowrank.hpp): R float GEMMs after
-// elementwise maps, stacked into one GEMM per block of output rows.
+// elementwise maps, stacked into one GEMM per block of output rows (dA) or per cache-sized block of
+// k and of rows of A (dB).
 //   dA (M x K): V (K*R x N), V[k*R + r][j] = v_r(B[k][j]);  T = dY . V^T  (M x K*R);
 //               dA[i][k] = sum_r u_r(A[i][k]) T[i][k*R + r].
 //   dB (K x N): P (M x K*R), P[i][k*R + r] = p_r(A[i][k]);  T = P^T . dY  (K*R x N);
-//               dB[k][j] = sum_r q_r(B[k][j]) T[k*R + r][j].
+//               dB[k][j] = sum_r q_r(B[k][j]) T[k*R + r][j]; P is built and multiplied a
+//               cache-sized block of rows at a time, T accumulating.
 // Threads: blocks of output rows on the kernels' own pool, OpenBLAS single-threaded inside (the
 // two-core trap of DESIGN.md section 4).
 #include <algorithm>
@@ -71,32 +73,46 @@ class backward_low_rank_kernel {
     });
   }
 
-  // dB = sum_r q_r(B) (.) (p_r(A)^T . dY)
+  // dB = sum_r q_r(B) (.) (p_r(A)^T . dY), per block of k, over chunks of rows of A: P, the
+  // chunk x (k1-k0)*R slice of p_r(A), stays cache-sized and T accumulates chunk by chunk.
+  // (All of P at once, M x K*R, is 61 MB at LeNet's conv2 with batch 64 and R = 16: 0.7 s a
+  // call against 26 ms blocked, docs/benchmarks.md.)
   void db(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
           matrix_view<float> out) const {
     detail::require_backward_operands("amgrad::kernel::host::backward_low_rank_kernel::db", a, b,
                                       dy, out, bits_, false);
     if (out.rows == 0 || out.cols == 0) return;
     const std::size_t depth = a.cols, batch = a.rows, width = dy.cols, rank = db_.rank;
-    if (rank == 0) return zero(out);
-    std::vector<float> p(batch * depth * rank);  // M x K*R, column k*R + r: p_r(A[.][k])
+    if (rank == 0 || batch == 0) return zero(out);
     const int used = resolve_threads(threads_);
     blas::scoped_threads single(1);
-    const std::size_t parts = detail::block_count(depth, used, 32);
+    // Blocks of k: one per thread at least, and enough that each block's T ((k1-k0)*R x N,
+    // read and written by every chunk's GEMM) stays cache-sized at wide N.
+    const std::size_t parts = std::min(
+        depth, std::max(detail::block_count(depth, used, 32),
+                        (depth * rank * width + chunk_floats - 1) / chunk_floats));
     detail::parallel_for(parts, used, [&](std::size_t blk, int) {
       const std::size_t k0 = depth * blk / parts, k1 = depth * (blk + 1) / parts;
-      for (std::size_t i = 0; i < batch; ++i) {
-        float* row = p.data() + i * depth * rank;
-        for (std::size_t k = k0; k < k1; ++k) {
-          const float* f = db_.first.data() + static_cast<std::size_t>(a(i, k)) * rank;
-          for (std::size_t r = 0; r < rank; ++r) row[k * rank + r] = f[r];
+      const std::size_t cols = (k1 - k0) * rank;  // columns of P, rows of T
+      const std::size_t chunk = std::min(batch, std::max(min_chunk_rows, chunk_floats / cols));
+      std::vector<float> p(chunk * cols), t(cols * width), packed;
+      for (std::size_t i0 = 0; i0 < batch; i0 += chunk) {
+        const std::size_t i1 = std::min(batch, i0 + chunk);
+        for (std::size_t i = i0; i < i1; ++i) {
+          float* row = p.data() + (i - i0) * cols;
+          for (std::size_t k = k0; k < k1; ++k) {
+            const float* f = db_.first.data() + static_cast<std::size_t>(a(i, k)) * rank;
+            float* to = row + (k - k0) * rank;
+            for (std::size_t r = 0; r < rank; ++r) to[r] = f[r];  // (std::copy: a memmove call)
+          }
         }
+        // T (+)= P^T . dY[i0:i1]
+        const auto y = amgrad::detail::as_blas(detail::row_range(dy, i0, i1), packed);
+        cblas_sgemm(CblasRowMajor, CblasTrans, y.trans, static_cast<blasint>(cols),
+                    static_cast<blasint>(width), static_cast<blasint>(i1 - i0), 1.0f, p.data(),
+                    static_cast<blasint>(cols), y.data, static_cast<blasint>(y.ld),
+                    i0 == 0 ? 0.0f : 1.0f, t.data(), static_cast<blasint>(width));
       }
-      const std::size_t rows = (k1 - k0) * rank;
-      const matrix_view<const float> lhs{p.data() + k0 * rank, rows, batch, 1,
-                                         static_cast<std::ptrdiff_t>(depth * rank)};
-      std::vector<float> t(rows * width);
-      blas::gemm(lhs, dy, row_major<float>(t.data(), rows, width));
       for (std::size_t k = k0; k < k1; ++k) {
         const float* tk = t.data() + (k - k0) * rank * width;
         for (std::size_t j = 0; j < width; ++j) {
@@ -115,6 +131,13 @@ class backward_low_rank_kernel {
   void set_threads(int threads) { threads_ = threads; }
 
  private:
+  // dB's blocks: P (chunk x (k1-k0)*R floats) and T ((k1-k0)*R x N) kept to ~128 Ki floats each
+  // (half a MiB, both inside L2), with at least 64 rows of A per GEMM, so that it has some depth.
+  // (The same bound on dA's T, blocking k too, was faster at R = 1 and 5-20% slower at R >= 2 on
+  // the benchmark's shapes; dA keeps its row chunks.)
+  static constexpr std::size_t chunk_floats = std::size_t{1} << 17;
+  static constexpr std::size_t min_chunk_rows = 64;
+
   // first: the row operand's factor, [code * R + r] (read R at a time); second: the column
   // operand's factor, [r * n + code] (as low_rank_table stores it) and second_i, [code * R + r].
   struct factors {
