@@ -6,9 +6,9 @@ L = sqrt(6 / fan_in) the He-uniform bound, so the representable range starts at 
 bound), HTGE estimator with sharpness t = 5.5 L in code units (the paper's "5.5 x the init's
 max"), activations in float. STE-net: the same net with the STE inside the quantizer's window
 (amgrad::quant::pwl), for SGD with lr α·η and weights M(w) (Eq. 4), for Adam unchanged.
-α and M are the closed forms that tests/quant/test_estimators.cpp checks the library's
-quadrature (amgrad::quant::alpha / remap) against: α = t²/(t + sinh t),
-M(v) = b + α/t ((v-b) + sinh(2t(v-b))/(2t)), b = floor(v) + 1/2.
+Q̂', α, M, Ē and the agreement come from the C++ library through the binding (amgrad.quant:
+Estimator.derivative / alpha / remap_code, alignment_error, weight_agreement); run it with
+PYTHONPATH=<build>/python. The float layers are plain torch.
 
 Optional AppMult mode (--appmult): activations quantized to unsigned --appmult-abits codes (per
 tensor, fixed range [0, 4], clipping STE), weights as above, every product a*w through a
@@ -20,6 +20,8 @@ import argparse, gzip, json, math, os, sys, time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from amgrad import quant
 
 torch.set_num_threads(1)
 
@@ -35,40 +37,30 @@ def load(path, split, n):
             torch.tensor(labels, dtype=torch.int64))
 
 
-# ---- estimators, code units (v = w / Δ) ----------------------------------------------------
-def htge_alpha(t):
-    return t * t / (t + math.sinh(t))
-
-
-def htge_derivative(v, t):
-    m = torch.floor(v) + 0.5
-    return 0.5 * t / torch.cosh(t * (v - m)) ** 2
+# ---- estimators, code units (v = w / Δ), from the library -----------------------------------
+def htge_alpha(t, lo, hi):
+    return quant.htge(t).alpha(lo, hi)[0]
 
 
 def htge_remap(v, t, lo, hi):
-    b = torch.floor(v) + 0.5
-    d = v - b
-    m = b + htge_alpha(t) / t * (d + torch.sinh(2 * t * d) / (2 * t))
-    inside = (v >= lo - 0.5) & (v <= hi + 0.5)
-    return torch.where(inside, m, v)
+    """M(v) (identity outside the window), float32 like v."""
+    return quant.htge(t).remap_code(v.detach(), lo, hi).to(v.dtype)
 
 
 class Quantize(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, w, delta, lo, hi, t):
+    def forward(ctx, w, delta, lo, hi, estimator):
         v = w / delta
         q = torch.round(v)
-        inside = (q >= lo) & (q <= hi)
-        ctx.save_for_backward(v, inside)
-        ctx.t = t
+        ctx.save_for_backward(v)
+        ctx.range, ctx.estimator = (lo, hi), estimator
         return delta * q.clamp(lo, hi)
 
     @staticmethod
     def backward(ctx, g):
-        v, inside = ctx.saved_tensors
-        d = inside.to(g.dtype)
-        if ctx.t is not None:
-            d = d * htge_derivative(v, ctx.t)
+        (v,) = ctx.saved_tensors
+        # Q̂'(v) of the library's estimator: htge, or pwl (the STE inside the window).
+        d = ctx.estimator.derivative(v, *ctx.range).to(g.dtype)
         return g * d, None, None, None, None
 
 
@@ -93,7 +85,7 @@ class Net(torch.nn.Module):
     def qw(self, i):
         m, k = self.layers[i], self.meta[i]
         return Quantize.apply(m.weight, k["delta"], self.lo, self.hi,
-                              k["t"] if self.estimator == "htge" else None)
+                              quant.htge(k["t"]) if self.estimator == "htge" else quant.pwl())
 
     def forward(self, x):
         if self.appmult is not None:
@@ -157,19 +149,20 @@ def accuracy(net, data):
 
 @torch.no_grad()
 def metrics(a, b, remap_a):
-    """Ē (mean over all quantized weights of |M(w_a) - w_b| / (Δ (u - l))) and agreement."""
-    err, agree, count = 0.0, 0, 0
+    """Ē (mean over all quantized weights of |M(w_a) - w_b| / (Δ (u - l))) and the quantized
+    weight agreement, by the library (amgrad::quant::alignment_error / weight_agreement)."""
+    err, agree, count = 0.0, 0.0, 0
+    bits = int(round(math.log2(a.hi - a.lo + 1)))
     for i, (ma, mb) in enumerate(zip(a.layers, b.layers)):
         k = a.meta[i]
         d = k["delta"]
         wa, wb = ma.weight / d, mb.weight / d
         if remap_a:
             wa = htge_remap(wa, k["t"], a.lo, a.hi)
-        err += ((wa - wb).abs() / (a.hi - a.lo)).sum().item()
-        qa = torch.round(ma.weight / d).clamp(a.lo, a.hi)
-        qb = torch.round(mb.weight / d).clamp(a.lo, a.hi)
-        agree += (qa == qb).sum().item()
-        count += wa.numel()
+        n = wa.numel()
+        err += n * quant.alignment_error(wa, wb, a.hi - a.lo)
+        agree += n * quant.weight_agreement(ma.weight, mb.weight, d, 0, bits=bits, signed=True)
+        count += n
     return 100.0 * err / count, 100.0 * agree / count
 
 
@@ -191,7 +184,7 @@ def run_seed(args, bits, seed, train_data, test_data, appmult=None):
                 md.weight.copy_(w)
                 md.bias.copy_(ms.bias)
 
-    alphas = [htge_alpha(k["t"]) for k in fresh("htge").meta]
+    alphas = [htge_alpha(k["t"], -(2 ** (bits - 1)), 2 ** (bits - 1) - 1) for k in fresh("htge").meta]
     out = {"alpha": alphas, "t": [k["t"] for k in fresh("htge").meta]}
     opts = ["sgd", "adam"] if appmult is None else ["adam", "sgd"]
     for opt in opts:

@@ -7,7 +7,8 @@ quantized linear / conv2d autograd functions. This package adds Python objects a
     import amgrad
     mult = amgrad.models.drum(4, bits=8)            # or amgrad.multiplier("drum:4")
     scheme = amgrad.lut2d(hws=16)
-    model = amgrad.nn.convert(torch_model, mult, scheme)
+    model = amgrad.nn.convert(torch_model, mult, scheme,
+                              weight_estimator=amgrad.quant.htge(5.5))  # default: pwl
 """
 import torch  # noqa: F401  (loads libtorch before the extension)
 
@@ -16,8 +17,9 @@ from ._C import Error
 from .core import (Multiplier, Scheme, lut1d, lut2d, models, multiplier, ste,
                    builtin_models, builtin_schemes)
 from . import lut
+from . import quant
 from . import nn
 
 __all__ = ["Error", "Multiplier", "Scheme", "ste", "lut1d", "lut2d", "models", "multiplier",
-           "builtin_models", "builtin_schemes", "lut", "nn"]
+           "builtin_models", "builtin_schemes", "lut", "quant", "nn"]
 __version__ = "0.1.0"

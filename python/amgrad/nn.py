@@ -6,7 +6,9 @@ autograd functions of ``amgrad::nn`` (``linear_function`` / ``conv2d_function``,
 kernels run. Python keeps what is bookkeeping: the activation range (an EMA of the batch min/max,
 momentum 0.1, in training; frozen in eval), reshaping, groups. The quantization recipe is the C++
 one: activations per tensor (unsigned with a zero point for unsigned operands), weights per output
-channel from their current min/max, clipping STE. The state_dict holds ``weight``, ``bias`` and
+channel from their current min/max, and the quantizers' estimators chosen per layer for the
+weights and the activations (``weight_estimator=amgrad.quant.htge(5.5)``; default
+``amgrad.quant.pwl()``, the clipping STE). The state_dict holds ``weight``, ``bias`` and
 ``activation_range`` ([lo, hi, initialized]) under the names the C++ modules use.
 """
 import fnmatch
@@ -18,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _C
+from . import quant
 from .core import Multiplier, Scheme
 
 __all__ = ["ApproxLinear", "ApproxConv2d", "convert", "activation_momentum"]
@@ -36,10 +39,22 @@ def _pair(v) -> Tuple[int, int]:
 class _Approx(nn.Module):
     """What both layers share: the multiplier, the scheme, the backend and the range observer."""
 
-    def _init_approx(self, multiplier, scheme, sync_range):
+    def _init_approx(self, multiplier, scheme, sync_range, weight_estimator, activation_estimator):
         self.register_buffer("activation_range", torch.zeros(3))
         self.sync_range = sync_range
         self.set_multiplier(multiplier, scheme)
+        self.set_estimators(weight_estimator, activation_estimator)
+
+    def set_estimators(self, weight: Optional[quant.Estimator] = None,
+                       activation: Optional[quant.Estimator] = None) -> None:
+        """The quantizer estimators (amgrad.quant) of the weights and of the activations; None:
+        pwl, the clipping STE."""
+        for what, e in (("weight", weight), ("activation", activation)):
+            if e is not None and not isinstance(e, quant.Estimator):
+                raise _C.Error(f"{self._where}: the {what} estimator must be an amgrad.quant "
+                               f"estimator (amgrad.quant.htge(5.5) ...), got {e!r}")
+        self.weight_estimator = weight if weight is not None else quant.pwl()
+        self.activation_estimator = activation if activation is not None else quant.pwl()
 
     def set_multiplier(self, multiplier: Optional[Multiplier], scheme=None) -> None:
         """Runs the layer on `multiplier` with `scheme` (STE by default); None: a float layer."""
@@ -96,7 +111,9 @@ class _Approx(nn.Module):
     def extra_repr_approx(self) -> str:
         if self.multiplier is None:
             return "float"
-        return f"multiplier={self.multiplier!r}, scheme={self.scheme!r}"
+        return (f"multiplier={self.multiplier!r}, scheme={self.scheme!r}, "
+                f"weight_estimator={self.weight_estimator!r}, "
+                f"activation_estimator={self.activation_estimator!r}")
 
 
 def _backend_of(mult: Multiplier, scheme: Scheme):
@@ -111,13 +128,15 @@ class ApproxLinear(_Approx):
     _where = "amgrad.nn.ApproxLinear"
 
     def __init__(self, in_features: int, out_features: int, multiplier: Optional[Multiplier] = None,
-                 scheme=None, bias: bool = True, sync_range: bool = True):
+                 scheme=None, bias: bool = True, sync_range: bool = True,
+                 weight_estimator: Optional[quant.Estimator] = None,
+                 activation_estimator: Optional[quant.Estimator] = None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         init = nn.Linear(in_features, out_features, bias=bias)  # torch's initialisation
         self.weight = nn.Parameter(init.weight.detach().clone())
         self.bias = nn.Parameter(init.bias.detach().clone()) if bias else None
-        self._init_approx(multiplier, scheme, sync_range)
+        self._init_approx(multiplier, scheme, sync_range, weight_estimator, activation_estimator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._backend is None:
@@ -129,7 +148,8 @@ class ApproxLinear(_Approx):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
         lo, hi = self._observe(x2)
-        y = _C.linear(x2, self.weight, self.bias, self._backend, lo, hi)
+        y = _C.linear(x2, self.weight, self.bias, self._backend, lo, hi, self.weight_estimator,
+                      self.activation_estimator)
         return y.reshape(*lead, self.out_features)
 
     def extra_repr(self) -> str:
@@ -143,7 +163,9 @@ class ApproxConv2d(_Approx):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 multiplier: Optional[Multiplier] = None, scheme=None, sync_range: bool = True):
+                 multiplier: Optional[Multiplier] = None, scheme=None, sync_range: bool = True,
+                 weight_estimator: Optional[quant.Estimator] = None,
+                 activation_estimator: Optional[quant.Estimator] = None):
         super().__init__()
         if padding_mode != "zeros":
             raise _C.Error(f"{self._where}: padding_mode {padding_mode!r} is not supported "
@@ -168,7 +190,7 @@ class ApproxConv2d(_Approx):
         init = nn.Conv2d(in_channels, out_channels, self.kernel_size, groups=groups, bias=bias)
         self.weight = nn.Parameter(init.weight.detach().clone())
         self.bias = nn.Parameter(init.bias.detach().clone()) if bias else None
-        self._init_approx(multiplier, scheme, sync_range)
+        self._init_approx(multiplier, scheme, sync_range, weight_estimator, activation_estimator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._backend is None:
@@ -179,7 +201,8 @@ class ApproxConv2d(_Approx):
             raise _C.Error(f"{self._where}: input {list(x.shape)} does not fit weight "
                            f"{list(self.weight.shape)} (expected NCHW with C = {self.in_channels})")
         lo, hi = self._observe(x)
-        args = (self._backend, lo, hi, self.stride, self.padding, self.dilation)
+        args = (self._backend, lo, hi, self.stride, self.padding, self.dilation,
+                self.weight_estimator, self.activation_estimator)
         if self.groups == 1:
             return _C.conv2d(x, self.weight, self.bias, *args)
         # One C++ convolution per group: the activation quantizer (per tensor) is shared, the
@@ -209,7 +232,7 @@ def _per_layer(choice, name, module):
     return choice
 
 
-def _replacement(module, mult, scheme):
+def _replacement(module, mult, scheme, weight_estimator, activation_estimator):
     if isinstance(module, nn.Linear):
         new = ApproxLinear(module.in_features, module.out_features, None, None,
                            bias=module.bias is not None)
@@ -224,13 +247,15 @@ def _replacement(module, mult, scheme):
     new.bias = module.bias
     new.to(device=module.weight.device)
     new.set_multiplier(mult, scheme)
+    new.set_estimators(weight_estimator, activation_estimator)
     new.train(module.training)
     return new
 
 
 def convert(model: nn.Module, multiplier, scheme=None,
             layers: Tuple[type, ...] = (nn.Conv2d, nn.Linear),
-            skip: Union[Iterable[str], Callable[[str, nn.Module], bool]] = ()) -> nn.Module:
+            skip: Union[Iterable[str], Callable[[str, nn.Module], bool]] = (),
+            weight_estimator=None, activation_estimator=None) -> nn.Module:
     """Swaps, in place, every module of a type in `layers` (nn.Linear, nn.Conv2d) for an
     ApproxLinear / ApproxConv2d that keeps its parameters (the same Parameter objects).
 
@@ -238,6 +263,8 @@ def convert(model: nn.Module, multiplier, scheme=None,
     patterns over qualified module names, first match wins; a layer no pattern matches, or
     matched to None, is left as it is) or a callable (name, module) -> value.
     skip: qualified names (fnmatch patterns) or a callable (name, module) -> bool.
+    weight_estimator, activation_estimator: the quantizers' estimators (amgrad.quant, default
+    pwl), one for every layer or per layer as multiplier and scheme are.
     Returns the model (the replacement itself when `model` is one such layer)."""
     supported = tuple(t for t in layers if issubclass(t, (nn.Linear, nn.Conv2d)))
     if len(supported) != len(tuple(layers)):
@@ -257,7 +284,8 @@ def convert(model: nn.Module, multiplier, scheme=None,
         if isinstance(mult, str):
             mult = Multiplier.from_spec(mult)
         sch = _per_layer(scheme, name, module) if scheme is not None else None
-        return _replacement(module, mult, sch)
+        return _replacement(module, mult, sch, _per_layer(weight_estimator, name, module),
+                            _per_layer(activation_estimator, name, module))
 
     root = target("", model)
     if root is not None:

@@ -14,6 +14,7 @@
 #include "amgrad/gradient/builtin.hpp"
 #include "amgrad/kernel/reference.hpp"
 #include "amgrad/multiplier/builtin.hpp"
+#include "amgrad/quant/alignment.hpp"
 #include "amgrad/table/io.hpp"
 #include "amgrad/table/metrics.hpp"
 #include "amgrad/torch/torch.hpp"
@@ -34,6 +35,29 @@ struct py_table {
 struct py_backend {
   std::shared_ptr<const amgrad::nn::backend> be;
 };
+
+// A quantizer estimator held by Python (amgrad.quant.ste() ...): the library's run-time choice.
+struct py_estimator {
+  amgrad::quant::estimator_choice e;
+};
+
+py_estimator make_estimator(const std::string& name, std::optional<double> t) {
+  namespace q = amgrad::quant;
+  constexpr const char* where = "amgrad.quant.estimator";
+  amgrad::require(!t || name == "htge", where, "only htge takes a sharpness t, not ", name);
+  if (name == "ste") return {q::ste{}};
+  if (name == "pwl") return {q::pwl{}};
+  if (name == "mad") return {q::mad{}};
+  if (name == "htge") {
+    amgrad::require(t.has_value(), where, "htge needs its sharpness t (code units, per bin)");
+    return {q::htge_runtime(*t)};
+  }
+  amgrad::fail(where, "unknown quantizer estimator '", name, "' (expected ste, pwl, htge or mad)");
+}
+
+amgrad::quant::estimator_pair estimator_pair(const py_estimator& w, const py_estimator& a) {
+  return {w.e, a.e};
+}
 
 amgrad::operand_format format_of(int bits, bool is_signed) {
   amgrad::operand_format f{bits, is_signed};
@@ -106,7 +130,7 @@ py::tuple params_tuple(const amgrad::quant::params& p) {
 // y = linear(x, w, bias) through the backend (x: [batch, in]); autograd records the C++ function.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w,
                      const std::optional<torch::Tensor>& bias, const py_backend& b, float lo,
-                     float hi) {
+                     float hi, const py_estimator& we, const py_estimator& ae) {
   const char* where = "amgrad.nn.ApproxLinear";
   check_cpu_float(x, where, "the input");
   check_cpu_float(w, where, "the weight");
@@ -117,13 +141,14 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w,
   py::gil_scoped_release release;
   const auto xq = b.be->activation_params(lo, hi);
   const auto wq = weight_params(b, w);
-  return amgrad::nn::linear_function::apply(x, w, bias_or_zeros(bias, w.size(0)), b.be, xq, wq);
+  return amgrad::nn::linear_function::apply(x, w, bias_or_zeros(bias, w.size(0)), b.be, xq, wq,
+                                            estimator_pair(we, ae));
 }
 
 torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w,
                      const std::optional<torch::Tensor>& bias, const py_backend& b, float lo,
                      float hi, std::pair<int, int> stride, std::pair<int, int> padding,
-                     std::pair<int, int> dilation) {
+                     std::pair<int, int> dilation, const py_estimator& we, const py_estimator& ae) {
   const char* where = "amgrad.nn.ApproxConv2d";
   check_cpu_float(x, where, "the input");
   check_cpu_float(w, where, "the weight");
@@ -144,7 +169,8 @@ torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w,
   g.pad_w = static_cast<std::size_t>(padding.second);
   g.dilation_h = static_cast<std::size_t>(dilation.first);
   g.dilation_w = static_cast<std::size_t>(dilation.second);
-  return amgrad::nn::conv2d_function::apply(x, w, bias_or_zeros(bias, w.size(0)), b.be, xq, wq, g);
+  return amgrad::nn::conv2d_function::apply(x, w, bias_or_zeros(bias, w.size(0)), b.be, xq, wq, g,
+                                            estimator_pair(we, ae));
 }
 
 template <class T>
@@ -277,6 +303,54 @@ py::tuple cpp_module_run(const py_backend& b, const torch::Tensor& weight, const
   return py::make_tuple(ys, m->named_buffers()["activation_range"].clone());
 }
 
+// ---- quantizer estimators, α, M and the alignment metrics (amgrad::quant), vectorised ---------
+
+// f(v) of every element of a real tensor, as float64 in the tensor's shape.
+template <class F>
+torch::Tensor map_double(const torch::Tensor& v, const char* where, F&& f) {
+  amgrad::require(v.device().is_cpu() && v.is_floating_point(), where,
+                  "expected a floating-point CPU tensor, got ", c10::toString(v.scalar_type()),
+                  " on ", v.device().str());
+  const auto in = v.to(torch::kFloat64).contiguous();
+  auto out = torch::empty_like(in);
+  const double* p = in.data_ptr<double>();
+  double* o = out.data_ptr<double>();
+  for (std::int64_t i = 0; i < in.numel(); ++i) o[i] = f(p[i]);
+  return out;
+}
+
+// A float32 copy of a CPU tensor's values (the library's metrics take floats).
+std::vector<float> float_values(const torch::Tensor& t, const char* where, const char* what) {
+  amgrad::require(t.device().is_cpu() && t.is_floating_point(), where, what,
+                  " must be a floating-point CPU tensor");
+  const auto c = t.detach().to(torch::kFloat32).contiguous();
+  return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
+}
+
+// Params from a scale and a zero point, each a number or a 1-D tensor (one per channel); a
+// single zero point goes with every scale.
+amgrad::quant::params params_of(const torch::Tensor& scale, const torch::Tensor& zero_point) {
+  amgrad::quant::params p;
+  const auto s = scale.detach().to(torch::kFloat32).contiguous().reshape({-1});
+  auto z = zero_point.detach().to(torch::kInt64).contiguous().reshape({-1});
+  if (z.numel() == 1 && s.numel() > 1) z = z.expand({s.numel()}).contiguous();
+  p.scale.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
+  for (std::int64_t i = 0; i < z.numel(); ++i)
+    p.zero_point.push_back(static_cast<int>(z.data_ptr<std::int64_t>()[i]));
+  return p;
+}
+
+// Calls f(Operand{}) for the operand type of (bits, signed).
+template <class F>
+void with_format(int bits, bool is_signed, F&& f) {
+  amgrad::with_operand(format_of(bits, is_signed), [&](auto op) { f(typename decltype(op)::type{}); });
+}
+
+// The channel count of a weight tensor for params p: its first dimension when p is per channel.
+std::size_t channels_of(const torch::Tensor& w, const amgrad::quant::params& p) {
+  return p.channels() == 1 ? 1 : static_cast<std::size_t>(w.dim() > 0 ? w.size(0) : 1);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
@@ -366,15 +440,143 @@ PYBIND11_MODULE(_C, m) {
         return params_tuple(weight_params(b, w));
       });
 
+  py::class_<py_estimator>(m, "Estimator",
+                           "A quantizer estimator Q̂' (amgrad::quant): ste, pwl, htge(t), mad")
+      .def(py::init(&make_estimator), py::arg("name"), py::arg("t") = py::none())
+      .def_property_readonly("name", [](const py_estimator& e) {
+        return std::visit([](const auto& x) { return std::string(x.name); }, e.e);
+      })
+      .def_property_readonly("sharpness", [](const py_estimator& e) -> std::optional<double> {
+        if (const auto* h = std::get_if<amgrad::quant::htge_runtime>(&e.e)) return h->sharpness;
+        return std::nullopt;
+      })
+      .def("__repr__", [](const py_estimator& e) {
+        return "amgrad.quant." + amgrad::quant::to_string(e.e);
+      })
+      .def("__eq__", [](const py_estimator& a, const py_estimator& b) {
+        return amgrad::quant::to_string(a.e) == amgrad::quant::to_string(b.e);
+      })
+      .def("__hash__", [](const py_estimator& e) {
+        return std::hash<std::string>{}(amgrad::quant::to_string(e.e));
+      })
+      .def(py::pickle(
+          [](const py_estimator& e) {
+            const auto* h = std::get_if<amgrad::quant::htge_runtime>(&e.e);
+            return py::make_tuple(std::visit([](const auto& x) { return std::string(x.name); }, e.e),
+                                  h ? py::cast(h->sharpness) : py::none());
+          },
+          [](const py::tuple& t) {
+            return make_estimator(t[0].cast<std::string>(), t[1].cast<std::optional<double>>());
+          }))
+      // Q̂'(v), Q̂(v) of a tensor of code-unit positions v = x/s + Z (float64 out). zero_point:
+      // where the estimator uses it (mad); None: the window's centre.
+      .def("derivative",
+           [](const py_estimator& e, const torch::Tensor& v, double lo, double hi,
+              std::optional<double> z) {
+             return std::visit([&](const auto& x) {
+               return map_double(v, "amgrad.quant.derivative", [&](double u) {
+                 return z ? amgrad::detail::estimator_derivative(x, u, lo, hi, *z)
+                          : x.derivative(u, lo, hi);
+               });
+             }, e.e);
+           },
+           py::arg("v"), py::arg("lo"), py::arg("hi"), py::arg("zero_point") = py::none())
+      .def("surrogate",
+           [](const py_estimator& e, const torch::Tensor& v, double lo, double hi,
+              std::optional<double> z) {
+             return std::visit([&](const auto& x) {
+               return map_double(v, "amgrad.quant.surrogate", [&](double u) {
+                 return z ? amgrad::detail::estimator_surrogate(x, u, lo, hi, *z)
+                          : x.surrogate(u, lo, hi);
+               });
+             }, e.e);
+           },
+           py::arg("v"), py::arg("lo"), py::arg("hi"), py::arg("zero_point") = py::none())
+      // α (Eq. 4) on the code range [lo, hi]: (value, quadrature error estimate).
+      .def("alpha",
+           [](const py_estimator& e, double lo, double hi, double z) {
+             const auto a = std::visit([&](const auto& x) { return amgrad::quant::alpha(x, lo, hi, z); }, e.e);
+             return std::make_pair(a.value, a.error);
+           },
+           py::arg("lo"), py::arg("hi"), py::arg("zero_point") = 0.0)
+      // M(v) in code units of a tensor of positions (α computed once).
+      .def("remap_code",
+           [](const py_estimator& e, const torch::Tensor& v, double lo, double hi, double z) {
+             return std::visit([&](const auto& x) {
+               const double a = amgrad::quant::alpha(x, lo, hi, z).value;
+               return map_double(v, "amgrad.quant.remap_code", [&](double u) {
+                 return amgrad::quant::remap_code(x, u, lo, hi, z, a);
+               });
+             }, e.e);
+           },
+           py::arg("v"), py::arg("lo"), py::arg("hi"), py::arg("zero_point") = 0.0)
+      // M in weight units of a weight tensor (channel-major) quantized with (scale, zero_point)
+      // on the (bits, signed) operand; float32 out, w's shape.
+      .def("remap",
+           [](const py_estimator& e, const torch::Tensor& w, const torch::Tensor& scale,
+              const torch::Tensor& zero_point, int bits, bool is_signed) {
+             const auto p = params_of(scale, zero_point);
+             const auto values = float_values(w, "amgrad.quant.remap", "w");
+             std::vector<float> out;
+             with_format(bits, is_signed, [&](auto op) {
+               using Operand = decltype(op);
+               std::visit([&](const auto& x) {
+                 out = amgrad::quant::remap<Operand>(x, values, p, channels_of(w, p));
+               }, e.e);
+             });
+             return torch::from_blob(out.data(), w.sizes(), torch::kFloat32).clone();
+           },
+           py::arg("w"), py::arg("scale"), py::arg("zero_point"), py::arg("bits"),
+           py::arg("signed") = true);
+
+  // Ē (section 6.2) as a fraction: mean |a - b| over range_length, or per channel over the
+  // representable range s (hi - lo) of the (bits, signed) operand.
+  m.def("alignment_error",
+        [](const torch::Tensor& a, const torch::Tensor& b, double range_length) {
+          const auto va = float_values(a, "amgrad.quant.alignment_error", "a"),
+                     vb = float_values(b, "amgrad.quant.alignment_error", "b");
+          return amgrad::quant::alignment_error(va, vb, range_length);
+        },
+        py::arg("a"), py::arg("b"), py::arg("range_length"));
+  m.def("alignment_error_params",
+        [](const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& scale,
+           const torch::Tensor& zero_point, int bits, bool is_signed) {
+          const auto p = params_of(scale, zero_point);
+          const auto va = float_values(a, "amgrad.quant.alignment_error", "a"),
+                     vb = float_values(b, "amgrad.quant.alignment_error", "b");
+          double r = 0;
+          with_format(bits, is_signed, [&](auto op) {
+            r = amgrad::quant::alignment_error<decltype(op)>(va, vb, p, channels_of(a, p));
+          });
+          return r;
+        });
+  // Quantized weight agreement: the fraction of equal codes of two weight tensors quantized with
+  // the same params.
+  m.def("weight_agreement",
+        [](const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& scale,
+           const torch::Tensor& zero_point, int bits, bool is_signed) {
+          const auto p = params_of(scale, zero_point);
+          const auto va = float_values(a, "amgrad.quant.weight_agreement", "a"),
+                     vb = float_values(b, "amgrad.quant.weight_agreement", "b");
+          double r = 0;
+          with_format(bits, is_signed, [&](auto op) {
+            r = amgrad::quant::weight_agreement<decltype(op)>(va, vb, p, channels_of(a, p));
+          });
+          return r;
+        });
+
   m.def("check_module_tensors",
         [](const char* where, const torch::Tensor& x, const torch::Tensor& w,
            const std::optional<torch::Tensor>& bias, const torch::Tensor& range) {
           amgrad::detail::require_module_tensors(where, x, w, opt(bias), range);
         });
+  const py_estimator pwl{amgrad::quant::pwl{}};
   m.def("linear", &linear, py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("backend"),
-        py::arg("lo"), py::arg("hi"));
+        py::arg("lo"), py::arg("hi"), py::arg("weight_estimator") = pwl,
+        py::arg("activation_estimator") = pwl);
   m.def("conv2d", &conv2d, py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("backend"),
-        py::arg("lo"), py::arg("hi"), py::arg("stride"), py::arg("padding"), py::arg("dilation"));
+        py::arg("lo"), py::arg("hi"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+        py::arg("weight_estimator") = pwl, py::arg("activation_estimator") = pwl);
   m.def("linear_state", &linear_state);
   m.def("reference_forward", &reference_forward);
   m.def("cpp_module_run", &cpp_module_run);

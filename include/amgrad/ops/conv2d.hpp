@@ -106,38 +106,41 @@ void for_each_im2col(const ops::conv2d_geometry& g, F&& f) {
 
 namespace amgrad::ops {
 
-// x[N][C][H][W], w[out][C][kh][kw], bias empty or [out]; y[N][out][OH][OW].
-// Estimators as in linear_forward: same pair to the forward and the backward.
-template <quant::quantizer_estimator WeightEstimator = quant::pwl,
-          quant::quantizer_estimator ActivationEstimator = quant::pwl, engine Engine>
-conv2d_state conv2d_forward(const Engine& am, std::span<const float> x, std::span<const float> w,
-                            std::span<const float> bias, const conv2d_geometry& g,
-                            const quant::params& xq, const quant::params& wq, std::span<float> y) {
+}  // namespace amgrad::ops
+
+namespace amgrad::detail {
+
+// The estimator-independent parts, one instance per engine (see linear_forward_impl).
+template <engine Engine>
+[[gnu::noinline]] ops::conv2d_state conv2d_forward_impl(
+    const Engine& am, std::span<const float> x, std::span<const float> w,
+    std::span<const float> bias, const ops::conv2d_geometry& g, const quant::params& xq,
+    const quant::params& wq, std::span<float> y, bool x_positions, bool w_positions) {
   using Operand = typename Engine::operand_type;
   constexpr const char* where = "amgrad::ops::conv2d_forward";
   g.validate(where);
-  detail::require_size(where, "x", x.size(), g.input_size());
-  detail::require_size(where, "w", w.size(), g.weight_size());
-  detail::require_size(where, "y", y.size(), g.output_size());
+  require_size(where, "x", x.size(), g.input_size());
+  require_size(where, "w", w.size(), g.weight_size());
+  require_size(where, "y", y.size(), g.output_size());
   amgrad::require(xq.channels() == 1, where, "activations are quantized per tensor");
 
   auto qx = quant::quantize<Operand>(x, xq);
   auto qw = quant::quantize<Operand>(w, wq, g.out_channels);
   const std::size_t m = g.gemm_m(), kk = g.gemm_k(), out = g.out_channels;
-  conv2d_state s{g, std::vector<code_t>(m * kk), detail::transpose_codes(qw.codes, out, kk),
-                 std::move(qx.inside), std::move(qw.inside), xq, wq,
-                 std::vector<std::int32_t>(m * out),
-                 detail::estimator_positions<ActivationEstimator>(x, xq, 1),
-                 detail::estimator_positions<WeightEstimator>(w, wq, g.out_channels)};
+  ops::conv2d_state s{g, std::vector<code_t>(m * kk), transpose_codes(qw.codes, out, kk),
+                      std::move(qx.inside), std::move(qw.inside), xq, wq,
+                      std::vector<std::int32_t>(m * out),
+                      estimator_positions(x, xq, 1, x_positions),
+                      estimator_positions(w, wq, g.out_channels, w_positions)};
   const auto pad_code = static_cast<code_t>(Operand::code(xq.zero_point[0]));
-  detail::for_each_im2col(g, [&](std::size_t at, std::ptrdiff_t index) {
+  for_each_im2col(g, [&](std::size_t at, std::ptrdiff_t index) {
     s.a[at] = index < 0 ? pad_code : qx.codes[static_cast<std::size_t>(index)];
   });
 
   std::vector<float> y_rows(m * out);
-  qgemm_forward(am, row_major<const code_t>(s.a.data(), m, kk),
-                row_major<const code_t>(s.b.data(), kk, out), xq, wq, bias,
-                row_major(s.acc.data(), m, out), row_major(y_rows.data(), m, out));
+  ops::qgemm_forward(am, row_major<const code_t>(s.a.data(), m, kk),
+                     row_major<const code_t>(s.b.data(), kk, out), xq, wq, bias,
+                     row_major(s.acc.data(), m, out), row_major(y_rows.data(), m, out));
   // [N][OH*OW][out] -> [N][out][OH*OW]
   const std::size_t plane = g.out_h() * g.out_w();
   for (std::size_t n = 0; n < g.batch; ++n)
@@ -147,49 +150,75 @@ conv2d_state conv2d_forward(const Engine& am, std::span<const float> x, std::spa
   return s;
 }
 
-template <quant::quantizer_estimator WeightEstimator = quant::pwl,
-          quant::quantizer_estimator ActivationEstimator = quant::pwl, engine Engine>
-conv2d_grads conv2d_backward(const Engine& am, const conv2d_state& s, std::span<const float> dy,
-                             bool need_dx = true) {
-  using Operand = typename Engine::operand_type;
-  constexpr const char* where = "amgrad::ops::conv2d_backward";
-  const conv2d_geometry& g = s.geometry;
-  detail::require_size(where, "dy", dy.size(), g.output_size());
-  if constexpr (!std::is_same_v<WeightEstimator, quant::pwl>)
-    detail::require_positions(where, "weight", s.w_pos.size(), g.weight_size());
-  if constexpr (!std::is_same_v<ActivationEstimator, quant::pwl>)
-    if (need_dx) detail::require_positions(where, "activation", s.x_pos.size(), g.input_size());
+// The backward in code units: dq of x [N][C][H][W] (col2im done; empty without need_dx), of w in
+// B layout [K][out], and dbias.
+template <engine Engine>
+[[gnu::noinline]] linear_code_grads conv2d_backward_codes(const Engine& am,
+                                                          const ops::conv2d_state& s,
+                                                          std::span<const float> dy,
+                                                          bool need_dx) {
+  const ops::conv2d_geometry& g = s.geometry;
+  require_size("amgrad::ops::conv2d_backward", "dy", dy.size(), g.output_size());
   const std::size_t m = g.gemm_m(), kk = g.gemm_k(), out = g.out_channels;
   const std::size_t plane = g.out_h() * g.out_w();
-
-  conv2d_grads grads{std::vector<float>(need_dx ? g.input_size() : 0, 0.0f),
-                     std::vector<float>(g.weight_size()), std::vector<float>(out, 0.0f)};
+  linear_code_grads c{std::vector<float>(need_dx ? g.input_size() : 0, 0.0f),
+                      std::vector<float>(kk * out), std::vector<float>(out, 0.0f)};
   std::vector<float> dy_rows(m * out);
   for (std::size_t n = 0; n < g.batch; ++n)
     for (std::size_t o = 0; o < out; ++o)
       for (std::size_t p = 0; p < plane; ++p) {
         const float v = dy[(n * out + o) * plane + p];
         dy_rows[(n * plane + p) * out + o] = v;
-        grads.dbias[o] += v;
+        c.dbias[o] += v;
       }
-
-  std::vector<float> da(need_dx ? m * kk : 0), db(kk * out), scratch;
-  qgemm_backward(am, row_major<const code_t>(s.a.data(), m, kk),
-                 row_major<const code_t>(s.b.data(), kk, out), s.xq, s.wq,
-                 row_major<const float>(dy_rows.data(), m, out),
-                 need_dx ? row_major(da.data(), m, kk) : matrix_view<float>{},
-                 row_major(db.data(), kk, out), scratch);
-  if (need_dx) {
-    // col2im (padding positions drop out), then the clipping STE.
-    std::vector<float> dq(g.input_size(), 0.0f);
-    detail::for_each_im2col(g, [&](std::size_t at, std::ptrdiff_t index) {
-      if (index >= 0) dq[static_cast<std::size_t>(index)] += da[at];
+  std::vector<float> da(need_dx ? m * kk : 0), scratch;
+  ops::qgemm_backward(am, row_major<const code_t>(s.a.data(), m, kk),
+                      row_major<const code_t>(s.b.data(), kk, out), s.xq, s.wq,
+                      row_major<const float>(dy_rows.data(), m, out),
+                      need_dx ? row_major(da.data(), m, kk) : matrix_view<float>{},
+                      row_major(c.dw.data(), kk, out), scratch);
+  if (need_dx)  // col2im (padding positions drop out)
+    for_each_im2col(g, [&](std::size_t at, std::ptrdiff_t index) {
+      if (index >= 0) c.dx[static_cast<std::size_t>(index)] += da[at];
     });
-    detail::activation_estimator<ActivationEstimator, Operand>(dq, s.x_inside, s.x_pos, s.xq,
-                                                               grads.dx.data());
-  }
-  detail::weight_estimator<WeightEstimator, Operand>(db, s.w_inside, s.w_pos, s.wq, kk, out,
-                                                     grads.dw.data());
+  return c;
+}
+
+}  // namespace amgrad::detail
+
+namespace amgrad::ops {
+
+// x[N][C][H][W], w[out][C][kh][kw], bias empty or [out]; y[N][out][OH][OW].
+// Estimators as in linear_forward: same pair to the forward and the backward.
+template <quant::quantizer_estimator WeightEstimator = quant::pwl,
+          quant::quantizer_estimator ActivationEstimator = quant::pwl, engine Engine>
+conv2d_state conv2d_forward(const Engine& am, std::span<const float> x, std::span<const float> w,
+                            std::span<const float> bias, const conv2d_geometry& g,
+                            const quant::params& xq, const quant::params& wq, std::span<float> y) {
+  return detail::conv2d_forward_impl(am, x, w, bias, g, xq, wq, y,
+                                     detail::needs_positions<ActivationEstimator>,
+                                     detail::needs_positions<WeightEstimator>);
+}
+
+template <quant::quantizer_estimator WeightEstimator = quant::pwl,
+          quant::quantizer_estimator ActivationEstimator = quant::pwl, engine Engine>
+conv2d_grads conv2d_backward(const Engine& am, const conv2d_state& s, std::span<const float> dy,
+                             bool need_dx = true, const WeightEstimator& we = WeightEstimator{},
+                             const ActivationEstimator& ae = ActivationEstimator{}) {
+  using Operand = typename Engine::operand_type;
+  constexpr const char* where = "amgrad::ops::conv2d_backward";
+  const conv2d_geometry& g = s.geometry;
+  if constexpr (detail::needs_positions<WeightEstimator>)
+    detail::require_positions(where, "weight", s.w_pos.size(), g.weight_size());
+  if constexpr (detail::needs_positions<ActivationEstimator>)
+    if (need_dx) detail::require_positions(where, "activation", s.x_pos.size(), g.input_size());
+  auto c = detail::conv2d_backward_codes(am, s, dy, need_dx);
+  conv2d_grads grads{std::vector<float>(need_dx ? g.input_size() : 0),
+                     std::vector<float>(g.weight_size()), std::move(c.dbias)};
+  if (need_dx)
+    detail::activation_estimator<Operand>(ae, c.dx, s.x_inside, s.x_pos, s.xq, grads.dx.data());
+  detail::weight_estimator<Operand>(we, c.dw, s.w_inside, s.w_pos, s.wq, g.gemm_k(),
+                                    g.out_channels, grads.dw.data());
   return grads;
 }
 

@@ -231,7 +231,7 @@ inline void quantizer_backward(std::span<const float> dq, const quantized& q, st
 // v = x/s + Z; a clipped estimator is zero where q was clamped. E = pwl is the function above.
 template <quantizer_estimator E, class Operand>
 void quantizer_backward(std::span<const float> dq, const quantized& q, std::size_t channels,
-                        std::span<const float> x, std::span<float> dx) {
+                        std::span<const float> x, std::span<float> dx, const E& e = E{}) {
   constexpr const char* where = "amgrad::quant::quantizer_backward";
   amgrad::require(x.size() == q.inside.size(), where, "x has ", x.size(), " values, the ",
                   "quantized tensor ", q.inside.size());
@@ -250,7 +250,7 @@ void quantizer_backward(std::span<const float> dq, const quantized& q, std::size
       }
       const float v = x[i] * (1.0f / s) + static_cast<float>(z);
       dx[i] = static_cast<float>(
-          dq[i] * detail::estimator_derivative<E>(v, Operand::min_value, Operand::max_value, z) /
+          dq[i] * detail::estimator_derivative(e, v, Operand::min_value, Operand::max_value, z) /
           s);
     }
   }

@@ -19,6 +19,7 @@
 // The tests check it against the closed forms of htge (α = t² / (t + sinh t)) to 1e-10.
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -90,23 +91,28 @@ integral integrate(F&& f, double a, double b, double tol = 1e-12) {
 // α of an estimator on the code range [lo, hi] with zero point z (Eq. 4), with its quadrature
 // error. Throws when Q̂' is not positive on the bin.
 template <quantizer_estimator E>
-integral alpha(double lo, double hi, double z = 0.0, double tol = 1e-13) {
+integral alpha(const E& e, double lo, double hi, double z = 0.0, double tol = 1e-13) {
   constexpr const char* where = "amgrad::quant::alpha";
   amgrad::require(lo < hi, where, "needs lo < hi, got ", lo, ", ", hi);
   const double b = lo - 0.5;  // first boundary point of the window
   for (int i = 0; i <= 16; ++i) {
-    const double d = detail::estimator_derivative<E>(b + i / 16.0, lo, hi, z);
+    const double d = detail::estimator_derivative(e, b + i / 16.0, lo, hi, z);
     amgrad::require(d > 0 && std::isfinite(d), where, E::name, ": Q̂'(", b + i / 16.0, ") = ", d,
                     " is not positive; α needs a positive estimator on the bin");
   }
   const auto inv = integrate(
-      [&](double s) { return 1.0 / detail::estimator_derivative<E>(s, lo, hi, z); }, b, b + 1, tol);
+      [&](double s) { return 1.0 / detail::estimator_derivative(e, s, lo, hi, z); }, b, b + 1, tol);
   return {1.0 / inv.value, inv.error / (inv.value * inv.value)};
+}
+template <quantizer_estimator E>
+  requires std::default_initializable<E>
+integral alpha(double lo, double hi, double z = 0.0, double tol = 1e-13) {
+  return alpha(E{}, lo, hi, z, tol);
 }
 
 // M(v) in code units (see the header comment), given α of the same estimator.
 template <quantizer_estimator E>
-double remap_code(double v, double lo, double hi, double z, double alpha_value,
+double remap_code(const E& e, double v, double lo, double hi, double z, double alpha_value,
                   double tol = 1e-12) {
   const double left = lo - 0.5, right = hi + 0.5;
   double b;
@@ -119,14 +125,21 @@ double remap_code(double v, double lo, double hi, double z, double alpha_value,
   }
   if (v == b) return b;
   const auto r = integrate(
-      [&](double s) { return 1.0 / detail::estimator_derivative<E>(s, lo, hi, z); }, b, v, tol);
+      [&](double s) { return 1.0 / detail::estimator_derivative(e, s, lo, hi, z); }, b, v, tol);
   return b + alpha_value * r.value;
+}
+template <quantizer_estimator E>
+  requires std::default_initializable<E>
+double remap_code(double v, double lo, double hi, double z, double alpha_value,
+                  double tol = 1e-12) {
+  return remap_code(E{}, v, lo, hi, z, alpha_value, tol);
 }
 
 // M applied to a channel-major tensor of weights in weight units, w[channels][inner], with the
 // quantizer's params (per tensor or per channel) for `Operand`. α is computed per channel.
-template <quantizer_estimator E, class Operand>
-std::vector<float> remap(std::span<const float> w, const params& p, std::size_t channels = 1) {
+template <class Operand, quantizer_estimator E>
+std::vector<float> remap(const E& e, std::span<const float> w, const params& p,
+                         std::size_t channels = 1) {
   constexpr const char* where = "amgrad::quant::remap";
   amgrad::require(channels > 0 && w.size() % channels == 0, where, "a tensor of ", w.size(),
                   " values does not split into ", channels, " channels");
@@ -136,14 +149,19 @@ std::vector<float> remap(std::span<const float> w, const params& p, std::size_t 
   const std::size_t inner = w.size() / channels;
   for (std::size_t c = 0; c < channels; ++c) {
     const double s = p.scale_of(c), z = p.zero_point_of(c);
-    const double a = alpha<E>(lo, hi, z).value;
+    const double a = alpha(e, lo, hi, z).value;
     for (std::size_t i = c * inner; i < (c + 1) * inner; ++i) {
       amgrad::require(std::isfinite(w[i]), where, "non-finite weight at index ", i);
       const double v = static_cast<double>(w[i]) / s + z;
-      out[i] = static_cast<float>(s * (remap_code<E>(v, lo, hi, z, a) - z));
+      out[i] = static_cast<float>(s * (remap_code(e, v, lo, hi, z, a) - z));
     }
   }
   return out;
+}
+template <quantizer_estimator E, class Operand>
+  requires std::default_initializable<E>
+std::vector<float> remap(std::span<const float> w, const params& p, std::size_t channels = 1) {
+  return remap<Operand>(E{}, w, p, channels);
 }
 
 // Normalised weight alignment error Ē (section 6.2): mean |a - b| / range_length, a = M(w_Q̂)

@@ -21,6 +21,8 @@
 //             m = (floor v + ceil v) / 2; Q̂' = (t/2) sech²(t (v - m)) in the window, 0 out.
 //             t is the sharpness in code units (per bin). H jumps at the integers (as written
 //             in the paper's appendix B); Q̂' is continuous and cyclical.
+//   htge_runtime  the same with t a run-time value (checked on construction), for the choices
+//             made at run time (estimator_choice: the LibTorch modules, the Python package).
 //   mad       Sakr et al. 2022: Q̂' = 1 in the window, c / |v - Z| outside, c the distance from
 //             Z to the window edge on that side (the clipping magnitude); Q̂ continuous.
 //   ede       Qin et al. 2020 (binary, sign quantizer): Q̂(x) = k tanh(t x),
@@ -29,15 +31,20 @@
 #include <algorithm>
 #include <cmath>
 #include <concepts>
+#include <string>
+#include <utility>
+#include <variant>
 
 #include "amgrad/error.hpp"
 
 namespace amgrad::quant {
 
-// Contract of a multi-bit quantizer estimator (see the header comment).
+// Contract of a multi-bit quantizer estimator (see the header comment). derivative and surrogate
+// are called on an object (static members qualify), so an estimator may carry run-time
+// parameters (htge_runtime).
 template <class E>
-concept quantizer_estimator = requires(double v, double lo, double hi) {
-  { E::derivative(v, lo, hi) } -> std::convertible_to<double>;
+concept quantizer_estimator = requires(const E& e, double v, double lo, double hi) {
+  { e.derivative(v, lo, hi) } -> std::convertible_to<double>;
   { E::clipped } -> std::convertible_to<bool>;
   { E::cyclical } -> std::convertible_to<bool>;
   { E::name } -> std::convertible_to<const char*>;
@@ -45,9 +52,10 @@ concept quantizer_estimator = requires(double v, double lo, double hi) {
 
 // An estimator that also defines its surrogate Q̂.
 template <class E>
-concept quantizer_surrogate = quantizer_estimator<E> && requires(double v, double lo, double hi) {
-  { E::surrogate(v, lo, hi) } -> std::convertible_to<double>;
-};
+concept quantizer_surrogate =
+    quantizer_estimator<E> && requires(const E& e, double v, double lo, double hi) {
+      { e.surrogate(v, lo, hi) } -> std::convertible_to<double>;
+    };
 
 // True when v is in the window [lo - 1/2, hi + 1/2].
 constexpr bool in_window(double v, double lo, double hi) { return v >= lo - 0.5 && v <= hi + 0.5; }
@@ -70,23 +78,61 @@ struct pwl {
   }
 };
 
+}  // namespace amgrad::quant
+
+namespace amgrad::detail {
+
+// HTGE's Q̂' and Q̂ for sharpness t (shared by htge<t> and htge_runtime). The tanh is centred on
+// the boundary point (a half-integer) of the unit interval holding v.
+inline double htge_center(double v) { return std::floor(v) + 0.5; }
+inline double htge_derivative(double t, double v, double lo, double hi) {
+  if (!quant::in_window(v, lo, hi)) return 0.0;
+  const double c = std::cosh(t * (v - htge_center(v)));
+  return 0.5 * t / (c * c);
+}
+inline double htge_surrogate(double t, double v, double lo, double hi) {
+  const double u = std::clamp(v, lo - 0.5, hi + 0.5);
+  const double m = htge_center(u);
+  return m + 0.5 * std::tanh(t * (u - m));
+}
+
+}  // namespace amgrad::detail
+
+namespace amgrad::quant {
+
+// Above 40, 1/Q̂' at a bin centre (cosh²(t/2)) leaves what α's quadrature resolves in double.
+inline constexpr double htge_max_sharpness = 40.0;
+
 template <double T>
 struct htge {
-  static_assert(T > 0.0 && T <= 40.0, "htge<t>: the sharpness t must be in (0, 40]");
+  static_assert(T > 0.0 && T <= htge_max_sharpness, "htge<t>: the sharpness t must be in (0, 40]");
   static constexpr const char* name = "htge";
   static constexpr double sharpness = T;
   static constexpr bool clipped = true, cyclical = true;
-  // Center of H's tanh: the boundary point (a half-integer) of the unit interval holding v.
-  static double center(double v) { return std::floor(v) + 0.5; }
   static double derivative(double v, double lo, double hi) {
-    if (!in_window(v, lo, hi)) return 0.0;
-    const double c = std::cosh(T * (v - center(v)));
-    return 0.5 * T / (c * c);
+    return detail::htge_derivative(T, v, lo, hi);
   }
   static double surrogate(double v, double lo, double hi) {
-    const double u = std::clamp(v, lo - 0.5, hi + 0.5);
-    const double m = center(u);
-    return m + 0.5 * std::tanh(T * (u - m));
+    return detail::htge_surrogate(T, v, lo, hi);
+  }
+};
+
+// htge with the sharpness chosen at run time; throws amgrad::error outside (0, 40].
+struct htge_runtime {
+  static constexpr const char* name = "htge";
+  static constexpr bool clipped = true, cyclical = true;
+  double sharpness;
+
+  explicit htge_runtime(double t) : sharpness(t) {
+    amgrad::require(t > 0.0 && t <= htge_max_sharpness, "amgrad::quant::htge",
+                    "the sharpness t must be in (0, ", htge_max_sharpness, "] (code units, per ",
+                    "bin), got ", t);
+  }
+  double derivative(double v, double lo, double hi) const {
+    return detail::htge_derivative(sharpness, v, lo, hi);
+  }
+  double surrogate(double v, double lo, double hi) const {
+    return detail::htge_surrogate(sharpness, v, lo, hi);
   }
 };
 
@@ -142,6 +188,38 @@ static_assert(quantizer_surrogate<ste>, "ste must model quantizer_surrogate");
 static_assert(quantizer_surrogate<pwl>, "pwl must model quantizer_surrogate");
 static_assert(quantizer_surrogate<htge<2.0>>, "htge must model quantizer_surrogate");
 static_assert(quantizer_surrogate<mad>, "mad must model quantizer_surrogate");
+static_assert(quantizer_surrogate<htge_runtime>, "htge_runtime must model quantizer_surrogate");
+
+// ---- an estimator chosen at run time -------------------------------------------------------
+// The multi-bit estimators as one value, for the layers that pick their configuration at run
+// time (amgrad::nn modules, the Python package); with_estimators turns it back into the ops'
+// compile-time policies, once per call.
+using estimator_choice = std::variant<pwl, ste, htge_runtime, mad>;
+
+// The estimator of the weights' and of the activations' quantizer. Default: pwl for both, the
+// clipping STE (the behaviour before estimators existed).
+struct estimator_pair {
+  estimator_choice weight = pwl{};
+  estimator_choice activation = pwl{};
+};
+
+// "pwl", "htge(t=5.5)" ...
+inline std::string to_string(const estimator_choice& e) {
+  return std::visit(
+      [](const auto& x) -> std::string {
+        if constexpr (requires { x.sharpness; })
+          return amgrad::concat(x.name, "(t=", x.sharpness, ")");
+        else
+          return x.name;
+      },
+      e);
+}
+
+// Calls f(weight_estimator, activation_estimator) with the alternatives held by `p`.
+template <class F>
+decltype(auto) with_estimators(const estimator_pair& p, F&& f) {
+  return std::visit(std::forward<F>(f), p.weight, p.activation);
+}
 
 }  // namespace amgrad::quant
 
@@ -149,11 +227,19 @@ namespace amgrad::detail {
 
 // Q̂'(v) for an estimator, with the zero point where the estimator uses it (mad).
 template <class E>
-double estimator_derivative(double v, double lo, double hi, double z) {
-  if constexpr (requires { E::derivative_at(v, lo, hi, z); })
-    return E::derivative_at(v, lo, hi, z);
+double estimator_derivative(const E& e, double v, double lo, double hi, double z) {
+  if constexpr (requires { e.derivative_at(v, lo, hi, z); })
+    return e.derivative_at(v, lo, hi, z);
   else
-    return E::derivative(v, lo, hi);
+    return e.derivative(v, lo, hi);
+}
+// Q̂(v), likewise.
+template <class E>
+double estimator_surrogate(const E& e, double v, double lo, double hi, double z) {
+  if constexpr (requires { e.surrogate_at(v, lo, hi, z); })
+    return e.surrogate_at(v, lo, hi, z);
+  else
+    return e.surrogate(v, lo, hi);
 }
 
 }  // namespace amgrad::detail

@@ -13,10 +13,14 @@
 #include "amgrad/ops/conv2d.hpp"
 #include "amgrad/ops/linear.hpp"
 #include "amgrad/quant/affine.hpp"
+#include "amgrad/quant/estimators.hpp"
 
 namespace amgrad::nn {
 
 // ---- backend: one (model, operand, scheme) configuration behind a virtual interface --------
+// The quantizer estimators (weights, activations) travel with each call as a value,
+// quant::estimator_pair, default pwl/pwl (the clipping STE); backend_for dispatches it once per
+// call to the ops' compile-time policies. Pass the forward's pair to the backward.
 
 class backend {
  public:
@@ -29,15 +33,19 @@ class backend {
   virtual ops::linear_state linear_forward(std::span<const float> x, std::span<const float> w,
                                            std::span<const float> bias, ops::linear_shape shape,
                                            const quant::params& xq, const quant::params& wq,
-                                           std::span<float> y) const = 0;
+                                           std::span<float> y,
+                                           const quant::estimator_pair& est = {}) const = 0;
   virtual ops::linear_grads linear_backward(const ops::linear_state& s, std::span<const float> dy,
-                                            bool need_dx) const = 0;
+                                            bool need_dx,
+                                            const quant::estimator_pair& est = {}) const = 0;
   virtual ops::conv2d_state conv2d_forward(std::span<const float> x, std::span<const float> w,
                                            std::span<const float> bias,
                                            const ops::conv2d_geometry& g, const quant::params& xq,
-                                           const quant::params& wq, std::span<float> y) const = 0;
+                                           const quant::params& wq, std::span<float> y,
+                                           const quant::estimator_pair& est = {}) const = 0;
   virtual ops::conv2d_grads conv2d_backward(const ops::conv2d_state& s, std::span<const float> dy,
-                                            bool need_dx) const = 0;
+                                            bool need_dx,
+                                            const quant::estimator_pair& est = {}) const = 0;
 };
 
 template <class Model, class Operand, class Scheme>
@@ -64,22 +72,34 @@ class backend_for final : public backend {
   ops::linear_state linear_forward(std::span<const float> x, std::span<const float> w,
                                    std::span<const float> bias, ops::linear_shape shape,
                                    const quant::params& xq, const quant::params& wq,
-                                   std::span<float> y) const override {
-    return ops::linear_forward(am_, x, w, bias, shape, xq, wq, y);
+                                   std::span<float> y,
+                                   const quant::estimator_pair& est = {}) const override {
+    return quant::with_estimators(est, [&]<class W, class A>(const W&, const A&) {
+      return ops::linear_forward<W, A>(am_, x, w, bias, shape, xq, wq, y);
+    });
   }
   ops::linear_grads linear_backward(const ops::linear_state& s, std::span<const float> dy,
-                                    bool need_dx) const override {
-    return ops::linear_backward(am_, s, dy, need_dx);
+                                    bool need_dx,
+                                    const quant::estimator_pair& est = {}) const override {
+    return quant::with_estimators(est, [&](const auto& we, const auto& ae) {
+      return ops::linear_backward(am_, s, dy, need_dx, we, ae);
+    });
   }
   ops::conv2d_state conv2d_forward(std::span<const float> x, std::span<const float> w,
                                    std::span<const float> bias, const ops::conv2d_geometry& g,
                                    const quant::params& xq, const quant::params& wq,
-                                   std::span<float> y) const override {
-    return ops::conv2d_forward(am_, x, w, bias, g, xq, wq, y);
+                                   std::span<float> y,
+                                   const quant::estimator_pair& est = {}) const override {
+    return quant::with_estimators(est, [&]<class W, class A>(const W&, const A&) {
+      return ops::conv2d_forward<W, A>(am_, x, w, bias, g, xq, wq, y);
+    });
   }
   ops::conv2d_grads conv2d_backward(const ops::conv2d_state& s, std::span<const float> dy,
-                                    bool need_dx) const override {
-    return ops::conv2d_backward(am_, s, dy, need_dx);
+                                    bool need_dx,
+                                    const quant::estimator_pair& est = {}) const override {
+    return quant::with_estimators(est, [&](const auto& we, const auto& ae) {
+      return ops::conv2d_backward(am_, s, dy, need_dx, we, ae);
+    });
   }
 
  private:

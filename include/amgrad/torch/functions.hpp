@@ -1,7 +1,7 @@
 #pragma once
 // The autograd functions of the approximate layers: forward through the backend's quantized ops,
-// backward through the backend's gradient scheme (dAM/da, dAM/db) and the quantizers' clipping
-// STE.
+// backward through the backend's gradient scheme (dAM/da, dAM/db) and the quantizers' estimators
+// (quant::estimator_pair, default the clipping STE for both).
 #include <torch/torch.h>
 
 #include <memory>
@@ -51,6 +51,7 @@ struct saved : torch::CustomClassHolder {
   std::shared_ptr<const nn::backend> be;
   std::variant<ops::linear_state, ops::conv2d_state> state;
   bool has_bias = false;
+  quant::estimator_pair est;  // the forward's estimators, for the backward
 };
 
 inline saved& saved_of(torch::autograd::AutogradContext* ctx) {
@@ -65,7 +66,7 @@ struct linear_function : torch::autograd::Function<linear_function> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
                                torch::Tensor w, torch::Tensor bias,
                                std::shared_ptr<const backend> be, quant::params xq,
-                               quant::params wq) {
+                               quant::params wq, quant::estimator_pair est = {}) {
     const auto xc = detail::contiguous_float(x, "x"), wc = detail::contiguous_float(w, "weight");
     amgrad::require(xc.dim() == 2 && wc.dim() == 2 && xc.size(1) == wc.size(1),
                             "amgrad::nn::linear", "x ", xc.sizes(), " and weight ", wc.sizes(),
@@ -78,9 +79,10 @@ struct linear_function : torch::autograd::Function<linear_function> {
     auto holder = c10::make_intrusive<detail::saved>();
     holder->be = be;
     holder->has_bias = detail::has_bias(bias);
+    holder->est = est;
     holder->state = be->linear_forward(detail::floats(xc), detail::floats(wc),
                                        detail::has_bias(bias) ? detail::floats(bc) : std::span<const float>{},
-                                       shape, xq, wq, detail::mutable_floats(y));
+                                       shape, xq, wq, detail::mutable_floats(y), est);
     ctx->saved_data["amgrad"] = c10::IValue::make_capsule(std::move(holder));
     return y;
   }
@@ -91,14 +93,14 @@ struct linear_function : torch::autograd::Function<linear_function> {
     const auto& state = std::get<ops::linear_state>(s.state);
     const auto dy = detail::contiguous_float(grads[0], "dy");
     const bool need_dx = ctx->needs_input_grad(0);
-    const auto g = s.be->linear_backward(state, detail::floats(dy), need_dx);
+    const auto g = s.be->linear_backward(state, detail::floats(dy), need_dx, s.est);
     const auto [batch, in, out] = state.shape;
     const auto ib = static_cast<std::int64_t>(batch), ii = static_cast<std::int64_t>(in),
                io = static_cast<std::int64_t>(out);
     return {need_dx ? detail::from_vector(g.dx, {ib, ii}) : torch::Tensor(),
             detail::from_vector(g.dw, {io, ii}),
             s.has_bias ? detail::from_vector(g.dbias, {io}) : torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor()};
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -106,7 +108,8 @@ struct conv2d_function : torch::autograd::Function<conv2d_function> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
                                torch::Tensor w, torch::Tensor bias,
                                std::shared_ptr<const backend> be, quant::params xq,
-                               quant::params wq, ops::conv2d_geometry g) {
+                               quant::params wq, ops::conv2d_geometry g,
+                               quant::estimator_pair est = {}) {
     const auto xc = detail::contiguous_float(x, "x"), wc = detail::contiguous_float(w, "weight");
     amgrad::require(xc.dim() == 4 && wc.dim() == 4 && xc.size(1) == wc.size(1),
                             "amgrad::nn::conv2d", "x ", xc.sizes(), " and weight ", wc.sizes(),
@@ -126,9 +129,10 @@ struct conv2d_function : torch::autograd::Function<conv2d_function> {
     auto holder = c10::make_intrusive<detail::saved>();
     holder->be = be;
     holder->has_bias = detail::has_bias(bias);
+    holder->est = est;
     holder->state = be->conv2d_forward(detail::floats(xc), detail::floats(wc),
                                        detail::has_bias(bias) ? detail::floats(bc) : std::span<const float>{},
-                                       g, xq, wq, detail::mutable_floats(y));
+                                       g, xq, wq, detail::mutable_floats(y), est);
     ctx->saved_data["amgrad"] = c10::IValue::make_capsule(std::move(holder));
     return y;
   }
@@ -139,7 +143,7 @@ struct conv2d_function : torch::autograd::Function<conv2d_function> {
     const auto& state = std::get<ops::conv2d_state>(s.state);
     const auto dy = detail::contiguous_float(grads[0], "dy");
     const bool need_dx = ctx->needs_input_grad(0);
-    const auto r = s.be->conv2d_backward(state, detail::floats(dy), need_dx);
+    const auto r = s.be->conv2d_backward(state, detail::floats(dy), need_dx, s.est);
     const auto& g = state.geometry;
     auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
     return {need_dx ? detail::from_vector(r.dx, {i64(g.batch), i64(g.in_channels), i64(g.height),
@@ -148,7 +152,7 @@ struct conv2d_function : torch::autograd::Function<conv2d_function> {
             detail::from_vector(r.dw, {i64(g.out_channels), i64(g.in_channels), i64(g.kernel_h),
                                        i64(g.kernel_w)}),
             s.has_bias ? detail::from_vector(r.dbias, {i64(g.out_channels)}) : torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 

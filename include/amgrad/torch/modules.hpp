@@ -10,8 +10,11 @@
 //
 // Quantization (DATE'25 Eq. 7-8): activations per tensor, unsigned with a zero point, whose range
 // is an EMA (momentum 0.1) of the batch min/max during training and frozen in eval mode;
-// weights per output channel from their current min/max. The quantizers' gradient is the
-// clipping STE. A module without a backend is an ordinary float layer (for pretraining).
+// weights per output channel from their current min/max. The quantizers' gradient is a quantizer
+// estimator chosen per module for the weights and the activations (quant::estimator_pair:
+// ApproxLinear's constructor, ApproxConv2dOptions::weight_estimator / activation_estimator, or
+// set_estimators), default the clipping STE (quant::pwl) for both.
+// A module without a backend is an ordinary float layer (for pretraining).
 // Nothing here is global: a backend is immutable after construction and may be shared.
 #include <torch/torch.h>
 
@@ -66,8 +69,8 @@ inline constexpr double activation_momentum = 0.1;
 class ApproxLinearImpl : public torch::nn::Module {
  public:
   ApproxLinearImpl(std::int64_t in, std::int64_t out, std::shared_ptr<const backend> be = nullptr,
-                   bool with_bias = true)
-      : be_(std::move(be)) {
+                   bool with_bias = true, quant::estimator_pair estimators = {})
+      : estimators(std::move(estimators)), be_(std::move(be)) {
     torch::nn::Linear init(torch::nn::LinearOptions(in, out).bias(with_bias));  // torch's init
     weight = register_parameter("weight", init->weight.detach().clone());
     if (with_bias) bias = register_parameter("bias", init->bias.detach().clone());
@@ -83,13 +86,15 @@ class ApproxLinearImpl : public torch::nn::Module {
     const auto [lo, hi] = detail::observe(*this, range, x, activation_momentum);
     const auto wc = weight.detach().contiguous();
     return linear_function::apply(x, weight, bias.defined() ? bias : detail::no_bias(), be_, be_->activation_params(lo, hi),
-                                  be_->weight_params(detail::floats(wc), wc.size(0)));
+                                  be_->weight_params(detail::floats(wc), wc.size(0)), estimators);
   }
+  void set_estimators(quant::estimator_pair e) { estimators = std::move(e); }
 
   void set_backend(std::shared_ptr<const backend> be) { be_ = std::move(be); }
   const std::shared_ptr<const backend>& get_backend() const { return be_; }
 
   torch::Tensor weight, bias, range;
+  quant::estimator_pair estimators;
 
  private:
   std::shared_ptr<const backend> be_;
@@ -106,6 +111,8 @@ struct ApproxConv2dOptions {
   TORCH_ARG(std::int64_t, padding) = 0;
   TORCH_ARG(std::int64_t, dilation) = 1;
   TORCH_ARG(bool, bias) = true;
+  TORCH_ARG(quant::estimator_choice, weight_estimator) = quant::pwl{};
+  TORCH_ARG(quant::estimator_choice, activation_estimator) = quant::pwl{};
 };
 
 class ApproxConv2dImpl : public torch::nn::Module {
@@ -138,7 +145,12 @@ class ApproxConv2dImpl : public torch::nn::Module {
     g.pad_h = g.pad_w = static_cast<std::size_t>(options.padding());
     g.dilation_h = g.dilation_w = static_cast<std::size_t>(options.dilation());
     return conv2d_function::apply(x, weight, bias.defined() ? bias : detail::no_bias(), be_, be_->activation_params(lo, hi),
-                                  be_->weight_params(detail::floats(wc), wc.size(0)), g);
+                                  be_->weight_params(detail::floats(wc), wc.size(0)), g,
+                                  quant::estimator_pair{options.weight_estimator(),
+                                                        options.activation_estimator()});
+  }
+  void set_estimators(const quant::estimator_pair& e) {
+    options.weight_estimator(e.weight).activation_estimator(e.activation);
   }
 
   void set_backend(std::shared_ptr<const backend> be) { be_ = std::move(be); }
