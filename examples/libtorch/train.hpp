@@ -16,7 +16,9 @@ namespace retrain {
 
 inline constexpr std::int64_t batch_size = 64;
 
-inline double evaluate(Net& net, const dataset& test) {
+// Templates on the module holder: retrain::Net here, examples/wide's WideLeNet there.
+template <class Module>
+double evaluate(Module& net, const dataset& test) {
   torch::NoGradGuard no_grad;
   net->eval();
   std::int64_t correct = 0;
@@ -24,7 +26,7 @@ inline double evaluate(Net& net, const dataset& test) {
   for (std::int64_t i = 0; i < n; i += 1000) {
     const auto end = std::min(n, i + 1000);
     const auto logits = net->forward(test.images.slice(0, i, end));
-    correct += logits.argmax(1).eq(test.labels.slice(0, i, end)).sum().item<std::int64_t>();
+    correct += logits.argmax(1).eq(test.labels.slice(0, i, end)).sum().template item<std::int64_t>();
   }
   return 100.0 * static_cast<double>(correct) / static_cast<double>(n);
 }
@@ -35,7 +37,8 @@ struct epoch_stats {
 
 // One epoch over `train` in an order drawn from rng; the caller sets the lr. max_batches > 0
 // stops early (for the fast tests).
-inline epoch_stats train_epoch(Net& net, const dataset& train, torch::optim::Optimizer& opt,
+template <class Module>
+epoch_stats train_epoch(Module& net, const dataset& train, torch::optim::Optimizer& opt,
                                std::mt19937_64& rng, std::int64_t max_batches = 0) {
   net->train();
   const auto n = train.size();
@@ -54,7 +57,7 @@ inline epoch_stats train_epoch(Net& net, const dataset& train, torch::optim::Opt
         net->forward(train.images.index_select(0, idx)), train.labels.index_select(0, idx));
     loss.backward();
     opt.step();
-    loss_sum += loss.item<double>();
+    loss_sum += loss.template item<double>();
     ++batches;
   }
   const auto t1 = std::chrono::steady_clock::now();
@@ -65,20 +68,23 @@ inline epoch_stats train_epoch(Net& net, const dataset& train, torch::optim::Opt
 // The calibration of the DATE'25 recipe: one pass of training-mode forwards (no gradients)
 // over `train` (at most max_batches batches when > 0), which sets every activation range (EMA,
 // momentum 0.1) and re-estimates every BatchNorm's statistics as exact averages over the pass.
-inline void calibrate(Net& net, const dataset& train, std::int64_t max_batches = 0) {
+template <class Module>
+void calibrate(Module& net, const dataset& train, std::int64_t max_batches = 0) {
   torch::NoGradGuard no_grad;
   net->train();
-  for (auto& bn : net->batch_norms()) {
-    bn->options.momentum(c10::nullopt);  // cumulative average over the pass
-    bn->reset_running_stats();
-  }
+  if constexpr (requires { net->batch_norms(); })
+    for (auto& bn : net->batch_norms()) {
+      bn->options.momentum(c10::nullopt);  // cumulative average over the pass
+      bn->reset_running_stats();
+    }
   std::int64_t batches = 0;
   for (std::int64_t i = 0; i + batch_size <= train.size(); i += batch_size) {
     if (max_batches > 0 && batches >= max_batches) break;
     net->forward(train.images.slice(0, i, i + batch_size));
     ++batches;
   }
-  for (auto& bn : net->batch_norms()) bn->options.momentum(0.1);
+  if constexpr (requires { net->batch_norms(); })
+    for (auto& bn : net->batch_norms()) bn->options.momentum(0.1);
 }
 
 inline void set_lr(torch::optim::Adam& opt, double lr) {

@@ -1,7 +1,7 @@
 // The layering of include/amgrad, checked on the real include graph. Layers, lowest first:
 //   0 config, error, type_list, backend   1 operand   2 matrix   3 table/   4 concepts
 //   5 multiplier/, gradient/, quant/      6 kernel/   7 dispatch  8 appmult  9 ops/
-//   10 torch/   11 amgrad.hpp (umbrella)
+//   10 wide/ (its layers, wide/ops.hpp, reuse ops/ and quant/), torch/   11 amgrad.hpp (umbrella)
 // An include may go to a lower layer, or stay inside its own folder; anything else (a higher
 // layer, or a sibling folder of the same layer such as multiplier/ <-> gradient/) is a back edge.
 #include <doctest/doctest.h>
@@ -36,7 +36,7 @@ std::optional<layer> layer_of(const std::string& path) {
   }
   static const std::vector<std::pair<std::string, int>> folders = {
       {"table", 3}, {"multiplier", 5}, {"netlist", 5}, {"gradient", 5}, {"quant", 5},
-      {"kernel", 6}, {"wide", 6}, {"ops", 9},       {"torch", 10}};
+      {"kernel", 6}, {"ops", 9},        {"wide", 10},      {"torch", 10}};
   for (const auto& [name, rank] : folders)
     if (name == top) return layer{rank, top};
   return std::nullopt;

@@ -19,10 +19,11 @@ namespace amgrad::wide {
 
 namespace detail {
 template <class Operand>
-void require_codes(const code_t* x, std::size_t rows, std::size_t cols, const char* name) {
+void require_codes(const code_t* x, std::size_t rows, std::size_t cols, const char* name,
+                   const char* where = "amgrad::wide::forward") {
   for (std::size_t i = 0; i < rows * cols; ++i)
     if (x[i] >= Operand::size)
-      amgrad::fail("amgrad::wide::forward", name, "(", i / cols, ", ", i % cols, ") = ", x[i],
+      amgrad::fail(where, name, "(", i / cols, ", ", i % cols, ") = ", x[i],
                    " is not a ", Operand::bits, "-bit code");
 }
 }  // namespace detail

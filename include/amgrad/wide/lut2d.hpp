@@ -83,19 +83,25 @@ struct coarse_gradients {
   float da_at(int a_code, int b_code) const { return interpolate(da, a_code, b_code); }
   float db_at(int a_code, int b_code) const { return interpolate(db, a_code, b_code); }
 
+  // Where a code falls on the grid: between samples index and index + 1, at weight (0..1) from
+  // the first; codes outside the outer samples clamp to them. The gather kernels of
+  // wide/engine.hpp interpolate with the same coordinates.
+  struct axis_point {
+    int index = 0;
+    double weight = 0;
+  };
+  axis_point axis(int code) const {
+    const double u = std::clamp((code - stride / 2) / static_cast<double>(stride), 0.0,
+                                static_cast<double>(grid - 1));
+    const int i0 = std::min(static_cast<int>(u), grid - 2 < 0 ? 0 : grid - 2);
+    return {i0, u - i0};
+  }
+
  private:
   float interpolate(const std::vector<float>& t, int a_code, int b_code) const {
-    const auto axis = [&](int code, int& i0, double& w) {
-      const double u = std::clamp((code - stride / 2) / static_cast<double>(stride), 0.0,
-                                  static_cast<double>(grid - 1));
-      i0 = std::min(static_cast<int>(u), grid - 2 < 0 ? 0 : grid - 2);
-      w = u - i0;
-    };
-    int i, j;
-    double wi, wj;
-    axis(a_code, i, wi);
-    axis(b_code, j, wj);
     if (grid == 1) return t[0];
+    const auto [i, wi] = axis(a_code);
+    const auto [j, wj] = axis(b_code);
     const auto at = [&](int x, int y) {
       return static_cast<double>(t[static_cast<std::size_t>(x) * static_cast<std::size_t>(grid) + static_cast<std::size_t>(y)]);
     };

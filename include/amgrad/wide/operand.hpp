@@ -21,6 +21,9 @@ struct operand {
   using code_type = code_t;
   static constexpr int bits = Bits;
   static constexpr bool is_signed = Sign == signedness::signed_operand;
+  // The run-time description, so that quant:: (ranges, params, their validation, which read only
+  // format.contains_value and to_string) takes a wide operand as it takes a narrow one.
+  static constexpr operand_format format{Bits, is_signed};
   static constexpr int size = 1 << Bits;
   static constexpr int min_value = is_signed ? -(1 << (Bits - 1)) : 0;
   static constexpr int max_value = min_value + size - 1;
