@@ -1,0 +1,124 @@
+#pragma once
+// The CUDA path of the Torch layer. The Torch layer is compiled by the host compiler against a
+// LibTorch that may have no CUDA at all (Debian's has none), and the device kernels need nvcc, so
+// the two meet here, behind a virtual interface that includes neither Torch nor CUDA headers:
+// one nvcc-compiled source of the target includes amgrad/torch/device_gemm.cuh, which registers
+// the factory of the device AM-GEMMs at load time. Without it a CUDA tensor gets a clear error.
+//
+// What runs where on a CUDA tensor: the AM-GEMMs (the O(MKN) forward and both backward
+// products) run on the tensor's device, on the stream the caller names (PyTorch's current one);
+// quantisation and the O(MK) zero-point and clipping terms run in the host ops, so the
+// operands are staged through host memory. The tables go up once per device and backend.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <variant>
+
+#include "amgrad/error.hpp"
+#include "amgrad/matrix.hpp"
+#include "amgrad/operand.hpp"
+#include "amgrad/table/gradient_tables.hpp"
+#include "amgrad/table/table.hpp"
+
+namespace amgrad::nn {
+
+// Where a layer's AM-GEMMs run: the host, or CUDA device `device` on `stream` (a cudaStream_t
+// carried as an integer so that this header needs no CUDA; 0 is the legacy default stream).
+struct execution {
+  int device = -1;
+  std::uintptr_t stream = 0;
+  bool on_device() const { return device >= 0; }
+};
+
+// What a backend's scheme hands the device backward kernels: the one-operand factors of a
+// separable scheme, else the full tables (dispatch.hpp's kernel_gradients, as a value).
+using kernel_gradients = std::variant<gradient_tables, separable_gradients>;
+
+// One backend's AM-GEMMs on one CUDA device, tables uploaded at construction. Operands and
+// results are host buffers: each call stages them through device memory on `stream` and returns
+// when the results are back on the host. Calls on one object are serialised.
+class device_gemm {
+ public:
+  virtual ~device_gemm() = default;
+  virtual void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                       matrix_view<std::int32_t> y, std::uintptr_t stream) const = 0;
+  virtual void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                           matrix_view<const float> dy, matrix_view<float> da,
+                           std::uintptr_t stream) const = 0;
+  virtual void backward_db(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                           matrix_view<const float> dy, matrix_view<float> db,
+                           std::uintptr_t stream) const = 0;
+};
+
+using device_gemm_factory = std::unique_ptr<const device_gemm> (*)(const product_table& lut,
+                                                                   const kernel_gradients& grads,
+                                                                   int device);
+
+namespace detail {
+inline device_gemm_factory& device_gemm_factory_slot() {
+  static device_gemm_factory factory = nullptr;
+  return factory;
+}
+}  // namespace detail
+
+// Installs the factory of device AM-GEMMs (device_gemm.cuh does, for the build's CUDA path; tests
+// install an emulation) and returns the previous one. Not while layers are running.
+inline device_gemm_factory set_device_gemm_factory(device_gemm_factory factory) {
+  auto& slot = detail::device_gemm_factory_slot();
+  const auto previous = slot;
+  slot = factory;
+  return previous;
+}
+
+// Whether this build can run the layers on CUDA tensors.
+inline bool has_device_path() { return detail::device_gemm_factory_slot() != nullptr; }
+
+// A backend's device AM-GEMMs, made on first use on each device and kept: the tables go up once
+// per device however many layers and steps use them.
+class device_gemms {
+ public:
+  template <class MakeGradients>
+  const device_gemm& on(int device, const product_table& lut,
+                        const MakeGradients& make_gradients) const {
+    constexpr const char* where = "amgrad::nn (CUDA tensor)";
+    const auto factory = detail::device_gemm_factory_slot();
+    amgrad::require(factory != nullptr, where,
+                    "this build of amgrad has no CUDA path for the Torch layers: build it with "
+                    "AMGRAD_ENABLE_CUDA=ON (nvcc) so that amgrad/torch/device_gemm.cuh is compiled "
+                    "in, or move the module and its input to the CPU with .to('cpu')");
+    amgrad::require(device >= 0, where, "device index ", device, " is not a CUDA device");
+    const std::lock_guard lock(mutex_);
+    auto& slot = per_device_[device];
+    if (!slot) slot = factory(lut, make_gradients(), device);
+    return *slot;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::map<int, std::unique_ptr<const device_gemm>> per_device_;
+};
+
+// The ops' engine (concepts.hpp) over a device_gemm: what lets the unchanged host ops run their
+// AM-GEMMs on a device.
+template <class Operand>
+struct staged_engine {
+  using operand_type = Operand;
+  const device_gemm* gemm = nullptr;
+  std::uintptr_t stream = 0;
+
+  void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
+               matrix_view<std::int32_t> y) const {
+    gemm->forward(a, b, y, stream);
+  }
+  void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                   matrix_view<const float> dy, matrix_view<float> da) const {
+    gemm->backward_da(a, b, dy, da, stream);
+  }
+  void backward_db(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                   matrix_view<const float> dy, matrix_view<float> db) const {
+    gemm->backward_db(a, b, dy, db, stream);
+  }
+};
+
+}  // namespace amgrad::nn
