@@ -102,6 +102,29 @@ void for_each_im2col(const ops::conv2d_geometry& g, F&& f) {
       }
 }
 
+// The GEMM's output rows [N][OH*OW][out] -> y in NCHW, [N][out][OH*OW].
+inline void rows_to_nchw(const ops::conv2d_geometry& g, const float* rows, std::span<float> y) {
+  const std::size_t plane = g.out_h() * g.out_w(), out = g.out_channels;
+  for (std::size_t n = 0; n < g.batch; ++n)
+    for (std::size_t p = 0; p < plane; ++p)
+      for (std::size_t o = 0; o < out; ++o)
+        y[(n * out + o) * plane + p] = rows[(n * plane + p) * out + o];
+}
+
+// dy in NCHW -> the GEMM's rows [N][OH*OW][out]; adds the bias gradient (the sum over N, OH, OW)
+// to dbias [out].
+inline void nchw_to_rows(const ops::conv2d_geometry& g, std::span<const float> dy, float* rows,
+                         std::vector<float>& dbias) {
+  const std::size_t plane = g.out_h() * g.out_w(), out = g.out_channels;
+  for (std::size_t n = 0; n < g.batch; ++n)
+    for (std::size_t o = 0; o < out; ++o)
+      for (std::size_t p = 0; p < plane; ++p) {
+        const float v = dy[(n * out + o) * plane + p];
+        rows[(n * plane + p) * out + o] = v;
+        dbias[o] += v;
+      }
+}
+
 }  // namespace amgrad::detail
 
 namespace amgrad::ops {
@@ -141,12 +164,7 @@ template <engine Engine>
   ops::qgemm_forward(am, row_major<const code_t>(s.a.data(), m, kk),
                      row_major<const code_t>(s.b.data(), kk, out), xq, wq, bias,
                      row_major(s.acc.data(), m, out), row_major(y_rows.data(), m, out));
-  // [N][OH*OW][out] -> [N][out][OH*OW]
-  const std::size_t plane = g.out_h() * g.out_w();
-  for (std::size_t n = 0; n < g.batch; ++n)
-    for (std::size_t p = 0; p < plane; ++p)
-      for (std::size_t o = 0; o < out; ++o)
-        y[(n * out + o) * plane + p] = y_rows[(n * plane + p) * out + o];
+  rows_to_nchw(g, y_rows.data(), y);
   return s;
 }
 
@@ -160,17 +178,10 @@ template <engine Engine>
   const ops::conv2d_geometry& g = s.geometry;
   require_size("amgrad::ops::conv2d_backward", "dy", dy.size(), g.output_size());
   const std::size_t m = g.gemm_m(), kk = g.gemm_k(), out = g.out_channels;
-  const std::size_t plane = g.out_h() * g.out_w();
   linear_code_grads c{std::vector<float>(need_dx ? g.input_size() : 0, 0.0f),
                       std::vector<float>(kk * out), std::vector<float>(out, 0.0f)};
   std::vector<float> dy_rows(m * out);
-  for (std::size_t n = 0; n < g.batch; ++n)
-    for (std::size_t o = 0; o < out; ++o)
-      for (std::size_t p = 0; p < plane; ++p) {
-        const float v = dy[(n * out + o) * plane + p];
-        dy_rows[(n * plane + p) * out + o] = v;
-        c.dbias[o] += v;
-      }
+  nchw_to_rows(g, dy, dy_rows.data(), c.dbias);
   std::vector<float> da(need_dx ? m * kk : 0), scratch;
   ops::qgemm_backward(am, row_major<const code_t>(s.a.data(), m, kk),
                       row_major<const code_t>(s.b.data(), kk, out), s.xq, s.wq,

@@ -165,21 +165,38 @@ inline int quantize_value(float x, float inv_scale, int zero_point, bool& inside
   return static_cast<int>(q);
 }
 
+// The code type of an operand policy: its own code_type where it declares one (the wide operands'
+// uint16_t), else code_t.
+template <class Operand>
+struct code_type_of {
+  using type = code_t;
+};
+template <class Operand>
+  requires requires { typename Operand::code_type; }
+struct code_type_of<Operand> {
+  using type = typename Operand::code_type;
+};
+
 // A quantized channel-major tensor: codes (value - min_value) and the clipping-STE mask.
-struct quantized {
-  std::vector<code_t> codes;
+template <class Code>
+struct basic_quantized {
+  std::vector<Code> codes;
   std::vector<std::uint8_t> inside;  // 1 where the value was not clamped
   params p;
 };
+using quantized = basic_quantized<code_t>;
 
 // Quantizes x[channels][inner]; per-tensor params apply to every channel. NaN throws.
 template <class Operand>
-quantized quantize(std::span<const float> x, const params& p, std::size_t channels = 1) {
+basic_quantized<typename code_type_of<Operand>::type> quantize(std::span<const float> x,
+                                                               const params& p,
+                                                               std::size_t channels = 1) {
+  using code = typename code_type_of<Operand>::type;
   constexpr const char* where = "amgrad::quant::quantize";
   amgrad::require(channels > 0 && x.size() % channels == 0, where, "a tensor of ",
                           x.size(), " values does not split into ", channels, " channels");
   validate<Operand>(p, channels, where);
-  quantized out{std::vector<code_t>(x.size()), std::vector<std::uint8_t>(x.size()), p};
+  basic_quantized<code> out{std::vector<code>(x.size()), std::vector<std::uint8_t>(x.size()), p};
   const std::size_t inner = x.size() / channels;
   for (std::size_t c = 0; c < channels; ++c) {
     const float inv = 1.0f / p.scale_of(c);
@@ -187,7 +204,7 @@ quantized quantize(std::span<const float> x, const params& p, std::size_t channe
     for (std::size_t i = c * inner; i < (c + 1) * inner; ++i) {
       amgrad::require(!std::isnan(x[i]), where, "NaN at index ", i);
       bool inside = false;
-      out.codes[i] = static_cast<code_t>(Operand::code(quantize_value<Operand>(x[i], inv, z, inside)));
+      out.codes[i] = static_cast<code>(Operand::code(quantize_value<Operand>(x[i], inv, z, inside)));
       out.inside[i] = inside;
     }
   }

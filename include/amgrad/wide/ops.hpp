@@ -26,34 +26,8 @@
 
 namespace amgrad::wide {
 
-// A quantized channel-major tensor: wide codes and the clipping-STE mask (quant::quantized
-// holds 8-bit codes).
-struct quantized {
-  std::vector<code_t> codes;
-  std::vector<std::uint8_t> inside;  // 1 where the value was not clamped
-};
-
-// quant::quantize's recipe (quant::quantize_value: nearbyint(x / s) + Z, clamped) on wide codes.
-template <class Operand>
-quantized quantize(std::span<const float> x, const quant::params& p, std::size_t channels = 1) {
-  constexpr const char* where = "amgrad::wide::quantize";
-  amgrad::require(channels > 0 && x.size() % channels == 0, where, "a tensor of ", x.size(),
-                  " values does not split into ", channels, " channels");
-  quant::validate<Operand>(p, channels, where);
-  quantized out{std::vector<code_t>(x.size()), std::vector<std::uint8_t>(x.size())};
-  const std::size_t inner = x.size() / channels;
-  for (std::size_t c = 0; c < channels; ++c) {
-    const float inv = 1.0f / p.scale_of(c);
-    const int z = p.zero_point_of(c);
-    for (std::size_t i = c * inner; i < (c + 1) * inner; ++i) {
-      amgrad::require(!std::isnan(x[i]), where, "NaN at index ", i);
-      bool inside = false;
-      out.codes[i] = static_cast<code_t>(Operand::code(quant::quantize_value<Operand>(x[i], inv, z, inside)));
-      out.inside[i] = inside;
-    }
-  }
-  return out;
-}
+// The 8-bit quantizer, on wide codes (quant::quantize takes the operand's code_type).
+using quant::quantize;
 
 struct linear_state {
   ops::linear_shape shape;
@@ -159,8 +133,8 @@ linear_state linear_forward(const Engine& e, std::span<const float> x, std::span
   amgrad::require(bias.empty() || bias.size() == shape.out, where, "bias has ", bias.size(),
                   " entries for ", shape.out, " outputs");
   amgrad::detail::require_qgemm_params<Operand>(where, xq, wq, shape.out);
-  auto qx = wide::quantize<Operand>(x, xq);
-  auto qw = wide::quantize<Operand>(w, wq, shape.out);
+  auto qx = quant::quantize<Operand>(x, xq);
+  auto qw = quant::quantize<Operand>(w, wq, shape.out);
   linear_state s{shape, std::move(qx.codes), detail::transpose(qw.codes, shape.out, shape.in),
                  std::move(qx.inside), std::move(qw.inside), xq, wq};
   detail::qgemm_forward(e, s.x_codes.data(), s.w_codes.data(), shape.batch, shape.in, shape.out,
@@ -199,8 +173,8 @@ conv2d_state conv2d_forward(const Engine& e, std::span<const float> x, std::span
   amgrad::require(bias.empty() || bias.size() == g.out_channels, where, "bias has ", bias.size(),
                   " entries for ", g.out_channels, " outputs");
   amgrad::detail::require_qgemm_params<Operand>(where, xq, wq, g.out_channels);
-  auto qx = wide::quantize<Operand>(x, xq);
-  auto qw = wide::quantize<Operand>(w, wq, g.out_channels);
+  auto qx = quant::quantize<Operand>(x, xq);
+  auto qw = quant::quantize<Operand>(w, wq, g.out_channels);
   const std::size_t m = g.gemm_m(), kk = g.gemm_k(), out = g.out_channels;
   conv2d_state s{g, std::vector<code_t>(m * kk), detail::transpose(qw.codes, out, kk),
                  std::move(qx.inside), std::move(qw.inside), xq, wq};
@@ -210,11 +184,7 @@ conv2d_state conv2d_forward(const Engine& e, std::span<const float> x, std::span
   });
   std::vector<float> rows(m * out);
   detail::qgemm_forward(e, s.a.data(), s.b.data(), m, kk, out, xq, wq, bias, rows.data());
-  const std::size_t plane = g.out_h() * g.out_w();  // [N][OH*OW][out] -> [N][out][OH*OW]
-  for (std::size_t n = 0; n < g.batch; ++n)
-    for (std::size_t p = 0; p < plane; ++p)
-      for (std::size_t o = 0; o < out; ++o)
-        y[(n * out + o) * plane + p] = rows[(n * plane + p) * out + o];
+  amgrad::detail::rows_to_nchw(g, rows.data(), y);
   return s;
 }
 
@@ -224,17 +194,10 @@ ops::conv2d_grads conv2d_backward(const Engine& e, const conv2d_state& s,
   const ops::conv2d_geometry& g = s.geometry;
   amgrad::detail::require_size("amgrad::wide::conv2d_backward", "dy", dy.size(), g.output_size());
   const std::size_t m = g.gemm_m(), kk = g.gemm_k(), out = g.out_channels;
-  const std::size_t plane = g.out_h() * g.out_w();
   ops::conv2d_grads grads{std::vector<float>(need_dx ? g.input_size() : 0, 0.0f),
                           std::vector<float>(g.weight_size()), std::vector<float>(out, 0.0f)};
   std::vector<float> dy_rows(m * out);
-  for (std::size_t n = 0; n < g.batch; ++n)
-    for (std::size_t o = 0; o < out; ++o)
-      for (std::size_t p = 0; p < plane; ++p) {
-        const float v = dy[(n * out + o) * plane + p];
-        dy_rows[(n * plane + p) * out + o] = v;
-        grads.dbias[o] += v;
-      }
+  amgrad::detail::nchw_to_rows(g, dy, dy_rows.data(), grads.dbias);
   std::vector<float> da(need_dx ? m * kk : 0), db(kk * out);
   detail::qgemm_backward(e, s.a.data(), s.b.data(), m, kk, out, s.xq, s.wq, dy_rows.data(), da, db);
   if (need_dx) {
