@@ -5,6 +5,8 @@ On one machine (2 processes, gloo, localhost):
 On several machines, start it with torchrun on each (it reads RANK, WORLD_SIZE, MASTER_ADDR...):
     torchrun --nnodes 2 --nproc-per-node 1 --node-rank <0|1> --master-addr <host0> --master-port 29500 \
         examples/python/ddp_retrain.py
+On GPUs (amgrad built with AMGRAD_ENABLE_CUDA; one GPU per process): add --device cuda, which
+also picks the NCCL backend.
 
 Each rank trains on its shard of every global batch; the approximate layers all-reduce their
 activation range (sync_range=True, the default), so every rank quantizes as one process with the
@@ -31,7 +33,12 @@ def idx(path):
 
 
 def run(rank, world, args):
-    dist.init_process_group(args.backend, rank=rank, world_size=world)
+    backend = args.backend or ("nccl" if args.device == "cuda" else "gloo")
+    dist.init_process_group(backend, rank=rank, world_size=world)
+    device = torch.device("cpu")
+    if args.device == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+        torch.cuda.set_device(device)
     torch.set_num_threads(1)
     torch.manual_seed(0)  # the same initial weights everywhere (DDP also broadcasts rank 0's)
     x = idx(f"{args.data}/train-images-idx3-ubyte.gz")[:args.train_size]
@@ -41,11 +48,13 @@ def run(rank, world, args):
                           nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
                           nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
     amgrad.nn.convert(model, amgrad.multiplier(args.multiplier, bits=8), amgrad.lut2d())
+    model.to(device)
+    x, y, xte, yte = x.to(device), y.to(device), xte.to(device), yte.to(device)
     ddp = nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.Adam(ddp.parameters(), lr=1e-3)
     for epoch in range(args.epochs):
         t0 = time.time()
-        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch))  # same on all ranks
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch)).to(device)  # same on all ranks
         for batch in order.split(args.batch):
             mine = batch.chunk(world)[rank] if len(batch) >= world else batch
             opt.zero_grad()
@@ -68,7 +77,9 @@ if __name__ == "__main__":
     p.add_argument("--batch", type=int, default=64, help="the global batch")
     p.add_argument("--train-size", type=int, default=10000)
     p.add_argument("--nprocs", type=int, default=2, help="processes to spawn when not under torchrun")
-    p.add_argument("--backend", default="gloo", help="gloo (CPU tensors, what amgrad's modules take)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="cuda: one GPU per process (needs amgrad.has_device_path())")
+    p.add_argument("--backend", default=None, help="gloo | nccl (default: nccl on cuda, else gloo)")
     args = p.parse_args()
     if "RANK" in os.environ:  # started by torchrun
         run(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), args)

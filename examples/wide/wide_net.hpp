@@ -116,6 +116,13 @@ inline std::shared_ptr<const backend> make_backend(const std::string& spec, int 
 
 // ---- autograd functions ---------------------------------------------------------------------
 
+// The wide engine runs on the host only: a CUDA tensor is an error here, not a staged copy.
+inline torch::Tensor host_float(const torch::Tensor& t, const char* what) {
+  amgrad::require(!t.defined() || t.device().is_cpu(), "retrain_wide", what, " is on ",
+                  t.device().str(), ", but the 12-bit engine runs on the CPU");
+  return amgrad::detail::host_contiguous(t, what);
+}
+
 struct saved : torch::CustomClassHolder {
   std::shared_ptr<const backend> be;
   std::variant<amgrad::wide::linear_state, amgrad::wide::conv2d_state> state;
@@ -131,12 +138,12 @@ struct linear_function : torch::autograd::Function<linear_function> {
                                torch::Tensor w, torch::Tensor bias,
                                std::shared_ptr<const backend> be, params xq, params wq) {
     namespace d = amgrad::detail;
-    const auto xc = d::contiguous_float(x, "x"), wc = d::contiguous_float(w, "weight");
+    const auto xc = host_float(x, "x"), wc = host_float(w, "weight");
     amgrad::require(xc.dim() == 2 && wc.dim() == 2 && xc.size(1) == wc.size(1),
                     "retrain_wide::linear", "x ", xc.sizes(), " and weight ", wc.sizes(),
                     " do not fit a linear layer");
     const bool with_bias = d::has_bias(bias);
-    const torch::Tensor bc = with_bias ? d::contiguous_float(bias, "bias") : bias;
+    const torch::Tensor bc = with_bias ? host_float(bias, "bias") : bias;
     const amgrad::ops::linear_shape shape{static_cast<std::size_t>(xc.size(0)),
                                           static_cast<std::size_t>(xc.size(1)),
                                           static_cast<std::size_t>(wc.size(0))};
@@ -156,7 +163,7 @@ struct linear_function : torch::autograd::Function<linear_function> {
     namespace d = amgrad::detail;
     auto& s = saved_of(ctx);
     const auto& state = std::get<amgrad::wide::linear_state>(s.state);
-    const auto dy = d::contiguous_float(grads[0], "dy");
+    const auto dy = host_float(grads[0], "dy");
     const bool need_dx = ctx->needs_input_grad(0);
     const auto g = s.be->linear_backward(state, d::floats(dy), need_dx);
     const auto b = static_cast<std::int64_t>(state.shape.batch),
@@ -174,12 +181,12 @@ struct conv2d_function : torch::autograd::Function<conv2d_function> {
                                std::shared_ptr<const backend> be, params xq, params wq,
                                amgrad::ops::conv2d_geometry g) {
     namespace d = amgrad::detail;
-    const auto xc = d::contiguous_float(x, "x"), wc = d::contiguous_float(w, "weight");
+    const auto xc = host_float(x, "x"), wc = host_float(w, "weight");
     amgrad::require(xc.dim() == 4 && wc.dim() == 4 && xc.size(1) == wc.size(1),
                     "retrain_wide::conv2d", "x ", xc.sizes(), " and weight ", wc.sizes(),
                     " do not fit a conv2d layer (NCHW, groups = 1)");
     const bool with_bias = d::has_bias(bias);
-    const torch::Tensor bc = with_bias ? d::contiguous_float(bias, "bias") : bias;
+    const torch::Tensor bc = with_bias ? host_float(bias, "bias") : bias;
     const auto u = [](std::int64_t v) { return static_cast<std::size_t>(v); };
     g.batch = u(xc.size(0));
     g.in_channels = u(xc.size(1));
@@ -207,7 +214,7 @@ struct conv2d_function : torch::autograd::Function<conv2d_function> {
     namespace d = amgrad::detail;
     auto& s = saved_of(ctx);
     const auto& state = std::get<amgrad::wide::conv2d_state>(s.state);
-    const auto dy = d::contiguous_float(grads[0], "dy");
+    const auto dy = host_float(grads[0], "dy");
     const bool need_dx = ctx->needs_input_grad(0);
     const auto r = s.be->conv2d_backward(state, d::floats(dy), need_dx);
     const auto& g = state.geometry;

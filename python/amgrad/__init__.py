@@ -13,7 +13,7 @@ quantized linear / conv2d autograd functions. This package adds Python objects a
 import torch  # noqa: F401  (loads libtorch before the extension)
 
 from . import _C
-from ._C import Error
+from ._C import Error, has_device_path
 from .core import (Multiplier, Scheme, lut1d, lut2d, models, multiplier, ste,
                    builtin_models, builtin_schemes)
 from . import lut
@@ -21,5 +21,5 @@ from . import quant
 from . import nn
 
 __all__ = ["Error", "Multiplier", "Scheme", "ste", "lut1d", "lut2d", "models", "multiplier",
-           "builtin_models", "builtin_schemes", "lut", "quant", "nn"]
+           "builtin_models", "builtin_schemes", "lut", "quant", "nn", "has_device_path"]
 __version__ = "0.1.0"

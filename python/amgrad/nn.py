@@ -116,6 +116,11 @@ class _Approx(nn.Module):
                 f"activation_estimator={self.activation_estimator!r}")
 
 
+def _stream_of(x: torch.Tensor) -> int:
+    """The cudaStream_t (as an int) of PyTorch's current stream on x's device; 0 on the CPU."""
+    return torch.cuda.current_stream(x.device).cuda_stream if x.is_cuda else 0
+
+
 def _backend_of(mult: Multiplier, scheme: Scheme):
     cache = mult.__dict__.setdefault("_backends", {})
     if scheme not in cache:
@@ -149,7 +154,7 @@ class ApproxLinear(_Approx):
         x2 = x.reshape(-1, self.in_features)
         lo, hi = self._observe(x2)
         y = _C.linear(x2, self.weight, self.bias, self._backend, lo, hi, self.weight_estimator,
-                      self.activation_estimator)
+                      self.activation_estimator, _stream_of(x))
         return y.reshape(*lead, self.out_features)
 
     def extra_repr(self) -> str:
@@ -202,7 +207,7 @@ class ApproxConv2d(_Approx):
                            f"{list(self.weight.shape)} (expected NCHW with C = {self.in_channels})")
         lo, hi = self._observe(x)
         args = (self._backend, lo, hi, self.stride, self.padding, self.dilation,
-                self.weight_estimator, self.activation_estimator)
+                self.weight_estimator, self.activation_estimator, _stream_of(x))
         if self.groups == 1:
             return _C.conv2d(x, self.weight, self.bias, *args)
         # One C++ convolution per group: the activation quantizer (per tensor) is shared, the

@@ -106,17 +106,19 @@ torch::Tensor opt(const std::optional<torch::Tensor>& t) { return t ? *t : torch
 // The bias passed to the autograd functions: LibTorch 1.13's Function::apply cannot take an
 // undefined tensor input (VariableInfo reads its device), so "no bias" is a zero bias that needs
 // no gradient (y + 0.0f is y, bit for bit).
-torch::Tensor bias_or_zeros(const std::optional<torch::Tensor>& bias, std::int64_t out) {
+torch::Tensor bias_or_zeros(const std::optional<torch::Tensor>& bias, std::int64_t out,
+                            const torch::Device& device) {
   const auto b = opt(bias);
-  return b.defined() ? b : torch::zeros({out}, torch::kFloat32);
+  return b.defined() ? b : torch::zeros({out}, torch::TensorOptions(torch::kFloat32).device(device));
 }
 
-void check_cpu_float(const torch::Tensor& t, const char* where, const char* what) {
-  amgrad::detail::require_cpu_float(t, where, what);
+// float32 on the CPU, or on a CUDA device where the build has the device path.
+void check_float(const torch::Tensor& t, const char* where, const char* what) {
+  amgrad::detail::require_float(t, where, what);
 }
 
 amgrad::quant::params weight_params(const py_backend& b, const torch::Tensor& w) {
-  const auto wc = w.detach().contiguous();
+  const auto wc = amgrad::detail::host_contiguous(w.detach(), "the weight");
   return b.be->weight_params(amgrad::detail::floats(wc), static_cast<std::size_t>(wc.size(0)));
 }
 
@@ -130,29 +132,31 @@ py::tuple params_tuple(const amgrad::quant::params& p) {
 // y = linear(x, w, bias) through the backend (x: [batch, in]); autograd records the C++ function.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w,
                      const std::optional<torch::Tensor>& bias, const py_backend& b, float lo,
-                     float hi, const py_estimator& we, const py_estimator& ae) {
+                     float hi, const py_estimator& we, const py_estimator& ae,
+                     std::uintptr_t stream) {
   const char* where = "amgrad.nn.ApproxLinear";
-  check_cpu_float(x, where, "the input");
-  check_cpu_float(w, where, "the weight");
-  if (opt(bias).defined()) check_cpu_float(*bias, where, "the bias");
+  check_float(x, where, "the input");
+  check_float(w, where, "the weight");
+  if (opt(bias).defined()) check_float(*bias, where, "the bias");
   amgrad::require(x.dim() == 2 && w.dim() == 2 && x.size(1) == w.size(1), where, "input ",
                   x.sizes(), " does not fit weight ", w.sizes(), " (expected [..., ", w.size(1),
                   "])");
   py::gil_scoped_release release;
   const auto xq = b.be->activation_params(lo, hi);
   const auto wq = weight_params(b, w);
-  return amgrad::nn::linear_function::apply(x, w, bias_or_zeros(bias, w.size(0)), b.be, xq, wq,
-                                            estimator_pair(we, ae));
+  return amgrad::nn::linear_function::apply(x, w, bias_or_zeros(bias, w.size(0), w.device()), b.be, xq, wq,
+                                            estimator_pair(we, ae), stream);
 }
 
 torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w,
                      const std::optional<torch::Tensor>& bias, const py_backend& b, float lo,
                      float hi, std::pair<int, int> stride, std::pair<int, int> padding,
-                     std::pair<int, int> dilation, const py_estimator& we, const py_estimator& ae) {
+                     std::pair<int, int> dilation, const py_estimator& we, const py_estimator& ae,
+                     std::uintptr_t stream) {
   const char* where = "amgrad.nn.ApproxConv2d";
-  check_cpu_float(x, where, "the input");
-  check_cpu_float(w, where, "the weight");
-  if (opt(bias).defined()) check_cpu_float(*bias, where, "the bias");
+  check_float(x, where, "the input");
+  check_float(w, where, "the weight");
+  if (opt(bias).defined()) check_float(*bias, where, "the bias");
   amgrad::require(x.dim() == 4 && w.dim() == 4 && x.size(1) == w.size(1), where, "input ",
                   x.sizes(), " does not fit weight ", w.sizes(), " (expected NCHW with C = ",
                   w.size(1), ")");
@@ -169,8 +173,8 @@ torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w,
   g.pad_w = static_cast<std::size_t>(padding.second);
   g.dilation_h = static_cast<std::size_t>(dilation.first);
   g.dilation_w = static_cast<std::size_t>(dilation.second);
-  return amgrad::nn::conv2d_function::apply(x, w, bias_or_zeros(bias, w.size(0)), b.be, xq, wq, g,
-                                            estimator_pair(we, ae));
+  return amgrad::nn::conv2d_function::apply(x, w, bias_or_zeros(bias, w.size(0), w.device()), b.be, xq, wq, g,
+                                            estimator_pair(we, ae), stream);
 }
 
 template <class T>
@@ -182,12 +186,13 @@ torch::Tensor vec_tensor(const std::vector<T>& v, at::IntArrayRef shape, torch::
 py::dict linear_state(const py_backend& b, const torch::Tensor& x, const torch::Tensor& w,
                       const std::optional<torch::Tensor>& bias, float lo, float hi) {
   const char* where = "amgrad._C.linear_state";
-  check_cpu_float(x, where, "x");
-  check_cpu_float(w, where, "w");
+  check_float(x, where, "x");
+  check_float(w, where, "w");
   amgrad::require(x.dim() == 2 && w.dim() == 2 && x.size(1) == w.size(1), where, "x ", x.sizes(),
                   " does not fit w ", w.sizes());
-  const auto xc = x.contiguous(), wc = w.contiguous();
-  const auto bc = opt(bias).defined() ? bias->contiguous() : torch::Tensor();
+  const auto xc = amgrad::detail::host_contiguous(x, "x"),
+             wc = amgrad::detail::host_contiguous(w, "w");
+  const auto bc = opt(bias).defined() ? amgrad::detail::host_contiguous(*bias, "bias") : torch::Tensor();
   const auto xq = b.be->activation_params(lo, hi);
   const auto wq = weight_params(b, w);
   const std::int64_t m = x.size(0), k = x.size(1), n = w.size(0);
@@ -360,7 +365,6 @@ PYBIND11_MODULE(_C, m) {
 
   m.attr("min_bits") = amgrad::min_bits;
   m.attr("max_bits") = amgrad::max_bits;
-  m.attr("cuda") = false;  // this build's modules run on the CPU (no AMGRAD_ENABLE_CUDA here)
 
   // Every built-in model, from amgrad::builtin_models: (name, parameter names, supports_signed).
   m.def("builtin_models", [] {
@@ -436,7 +440,7 @@ PYBIND11_MODULE(_C, m) {
              return params_tuple(b.be->activation_params(lo, hi));
            })
       .def("weight_params", [](const py_backend& b, const torch::Tensor& w) {
-        check_cpu_float(w, "amgrad.Backend.weight_params", "the weight");
+        check_float(w, "amgrad.Backend.weight_params", "the weight");
         return params_tuple(weight_params(b, w));
       });
 
@@ -565,6 +569,8 @@ PYBIND11_MODULE(_C, m) {
           return r;
         });
 
+  m.def("has_device_path", &amgrad::nn::has_device_path,
+        "Whether this build runs the modules on CUDA tensors (built with AMGRAD_ENABLE_CUDA)");
   m.def("check_module_tensors",
         [](const char* where, const torch::Tensor& x, const torch::Tensor& w,
            const std::optional<torch::Tensor>& bias, const torch::Tensor& range) {
@@ -573,10 +579,11 @@ PYBIND11_MODULE(_C, m) {
   const py_estimator pwl{amgrad::quant::pwl{}};
   m.def("linear", &linear, py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("backend"),
         py::arg("lo"), py::arg("hi"), py::arg("weight_estimator") = pwl,
-        py::arg("activation_estimator") = pwl);
+        py::arg("activation_estimator") = pwl, py::arg("stream") = 0);
   m.def("conv2d", &conv2d, py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("backend"),
         py::arg("lo"), py::arg("hi"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
-        py::arg("weight_estimator") = pwl, py::arg("activation_estimator") = pwl);
+        py::arg("weight_estimator") = pwl, py::arg("activation_estimator") = pwl,
+        py::arg("stream") = 0);
   m.def("linear_state", &linear_state);
   m.def("reference_forward", &reference_forward);
   m.def("cpp_module_run", &cpp_module_run);

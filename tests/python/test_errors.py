@@ -22,15 +22,39 @@ def test_wrong_dtype(layer):
 
 
 def test_wrong_device(layer):
-    # A meta tensor stands in for a CUDA one (no GPU here): same check, same message.
-    with pytest.raises(amgrad.Error, match="the input is on meta, but this build of amgrad runs its modules on the CPU"):
+    # A meta tensor: memory the host cannot read, refused before any read.
+    with pytest.raises(amgrad.Error, match="the input is on meta, but the amgrad modules run on the CPU or on CUDA"):
         layer(torch.randn(2, 6, device="meta"))
     conv = amgrad.nn.ApproxConv2d(2, 3, 3, multiplier=amgrad.models.exact())
     with pytest.raises(amgrad.Error, match="is on meta"):
         conv(torch.randn(1, 2, 5, 5, device="meta"))
-    if torch.cuda.is_available():
-        with pytest.raises(amgrad.Error, match="is on cuda:0"):
-            layer(torch.randn(2, 6, device="cuda"))
+    assert isinstance(amgrad.has_device_path(), bool)
+    if torch.cuda.is_available() and not amgrad.has_device_path():
+        with pytest.raises(amgrad.Error, match="is on cuda:0, but this build of amgrad has no CUDA path"):
+            layer.cuda()(torch.randn(2, 6, device="cuda"))
+
+
+@pytest.mark.skipif(not (torch.cuda.is_available() and amgrad.has_device_path()),
+                    reason="needs a GPU and amgrad built with AMGRAD_ENABLE_CUDA")
+def test_cuda_tensors_match_the_cpu_bit_for_bit():
+    torch.manual_seed(0)
+    cpu = amgrad.nn.ApproxConv2d(3, 4, 3, padding=1, multiplier=amgrad.models.drum(4),
+                                 scheme=amgrad.lut2d())
+    gpu = amgrad.nn.ApproxConv2d(3, 4, 3, padding=1, multiplier=amgrad.models.drum(4),
+                                 scheme=amgrad.lut2d())
+    gpu.load_state_dict(cpu.state_dict())
+    gpu.cuda()
+    x = torch.randn(2, 3, 8, 8)
+    xg = x.cuda().requires_grad_()
+    x.requires_grad_()
+    y, yg = cpu(x), gpu(xg)
+    assert yg.is_cuda and torch.equal(y, yg.cpu())
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    yg.backward(dy.cuda())
+    assert torch.equal(x.grad, xg.grad.cpu())
+    assert torch.equal(cpu.weight.grad, gpu.weight.grad.cpu())
+    assert torch.equal(cpu.activation_range, gpu.activation_range.cpu())
 
 
 def test_mismatched_shapes(layer):

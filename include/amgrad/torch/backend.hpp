@@ -14,6 +14,7 @@
 #include "amgrad/ops/linear.hpp"
 #include "amgrad/quant/affine.hpp"
 #include "amgrad/quant/estimators.hpp"
+#include "amgrad/torch/device.hpp"
 
 namespace amgrad::nn {
 
@@ -21,6 +22,8 @@ namespace amgrad::nn {
 // The quantizer estimators (weights, activations) travel with each call as a value,
 // quant::estimator_pair, default pwl/pwl (the clipping STE); backend_for dispatches it once per
 // call to the ops' compile-time policies. Pass the forward's pair to the backward.
+// Where the AM-GEMMs run is an nn::execution, also per call: the host (default), or a CUDA
+// device and stream (device.hpp; the operands stay host buffers either way).
 
 class backend {
  public:
@@ -34,18 +37,22 @@ class backend {
                                            std::span<const float> bias, ops::linear_shape shape,
                                            const quant::params& xq, const quant::params& wq,
                                            std::span<float> y,
-                                           const quant::estimator_pair& est = {}) const = 0;
+                                           const quant::estimator_pair& est = {},
+                                           const execution& where = {}) const = 0;
   virtual ops::linear_grads linear_backward(const ops::linear_state& s, std::span<const float> dy,
                                             bool need_dx,
-                                            const quant::estimator_pair& est = {}) const = 0;
+                                            const quant::estimator_pair& est = {},
+                                           const execution& where = {}) const = 0;
   virtual ops::conv2d_state conv2d_forward(std::span<const float> x, std::span<const float> w,
                                            std::span<const float> bias,
                                            const ops::conv2d_geometry& g, const quant::params& xq,
                                            const quant::params& wq, std::span<float> y,
-                                           const quant::estimator_pair& est = {}) const = 0;
+                                           const quant::estimator_pair& est = {},
+                                           const execution& where = {}) const = 0;
   virtual ops::conv2d_grads conv2d_backward(const ops::conv2d_state& s, std::span<const float> dy,
                                             bool need_dx,
-                                            const quant::estimator_pair& est = {}) const = 0;
+                                            const quant::estimator_pair& est = {},
+                                           const execution& where = {}) const = 0;
 };
 
 template <class Model, class Operand, class Scheme>
@@ -73,37 +80,54 @@ class backend_for final : public backend {
                                    std::span<const float> bias, ops::linear_shape shape,
                                    const quant::params& xq, const quant::params& wq,
                                    std::span<float> y,
-                                   const quant::estimator_pair& est = {}) const override {
+                                   const quant::estimator_pair& est = {},
+                                   const execution& where = {}) const override {
     return quant::with_estimators(est, [&]<class W, class A>(const W&, const A&) {
-      return ops::linear_forward<W, A>(am_, x, w, bias, shape, xq, wq, y);
+      return ops::linear_forward<W, A>(engine_at(where), x, w, bias, shape, xq, wq, y);
     });
   }
   ops::linear_grads linear_backward(const ops::linear_state& s, std::span<const float> dy,
                                     bool need_dx,
-                                    const quant::estimator_pair& est = {}) const override {
+                                    const quant::estimator_pair& est = {},
+                                   const execution& where = {}) const override {
     return quant::with_estimators(est, [&](const auto& we, const auto& ae) {
-      return ops::linear_backward(am_, s, dy, need_dx, we, ae);
+      return ops::linear_backward(engine_at(where), s, dy, need_dx, we, ae);
     });
   }
   ops::conv2d_state conv2d_forward(std::span<const float> x, std::span<const float> w,
                                    std::span<const float> bias, const ops::conv2d_geometry& g,
                                    const quant::params& xq, const quant::params& wq,
                                    std::span<float> y,
-                                   const quant::estimator_pair& est = {}) const override {
+                                   const quant::estimator_pair& est = {},
+                                   const execution& where = {}) const override {
     return quant::with_estimators(est, [&]<class W, class A>(const W&, const A&) {
-      return ops::conv2d_forward<W, A>(am_, x, w, bias, g, xq, wq, y);
+      return ops::conv2d_forward<W, A>(engine_at(where), x, w, bias, g, xq, wq, y);
     });
   }
   ops::conv2d_grads conv2d_backward(const ops::conv2d_state& s, std::span<const float> dy,
                                     bool need_dx,
-                                    const quant::estimator_pair& est = {}) const override {
+                                    const quant::estimator_pair& est = {},
+                                   const execution& where = {}) const override {
     return quant::with_estimators(est, [&](const auto& we, const auto& ae) {
-      return ops::conv2d_backward(am_, s, dy, need_dx, we, ae);
+      return ops::conv2d_backward(engine_at(where), s, dy, need_dx, we, ae);
     });
   }
 
  private:
-  appmult<Model, Operand, Scheme> am_;
+  using engine_type = appmult<Model, Operand, Scheme>;
+
+  // The host engine, or the device's AM-GEMMs (made on first use there), behind one engine type.
+  gemm_engine<Operand> engine_at(const execution& where) const {
+    if (!where.on_device()) return {&host_, 0};
+    const auto& on_device = device_.on(where.device, am_.lut(), [&] {
+      return kernel_gradients(amgrad::detail::kernel_gradients(am_.scheme(), am_.lut()));
+    });
+    return {&on_device, where.stream};
+  }
+
+  engine_type am_;
+  host_gemm<engine_type> host_{am_};
+  device_gemms device_;
   std::string label_;
 };
 

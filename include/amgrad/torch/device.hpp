@@ -35,12 +35,14 @@ struct execution {
 // separable scheme, else the full tables (dispatch.hpp's kernel_gradients, as a value).
 using kernel_gradients = std::variant<gradient_tables, separable_gradients>;
 
-// One backend's AM-GEMMs on one CUDA device, tables uploaded at construction. Operands and
-// results are host buffers: each call stages them through device memory on `stream` and returns
-// when the results are back on the host. Calls on one object are serialised.
-class device_gemm {
+// One backend's three AM-GEMMs, wherever they run: the host engine (host_gemm) or one CUDA
+// device (tables uploaded at construction; each call stages the host operands through device
+// memory on `stream` and returns when the results are back on the host). The ops run on this
+// one interface (gemm_engine) in both places, so each op is compiled once per backend.
+// Calls on one object may come from several threads.
+class gemm_kernels {
  public:
-  virtual ~device_gemm() = default;
+  virtual ~gemm_kernels() = default;
   virtual void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
                        matrix_view<std::int32_t> y, std::uintptr_t stream) const = 0;
   virtual void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
@@ -51,38 +53,66 @@ class device_gemm {
                            std::uintptr_t stream) const = 0;
 };
 
-using device_gemm_factory = std::unique_ptr<const device_gemm> (*)(const product_table& lut,
+// A host engine (concepts.hpp's engine: an appmult) behind gemm_kernels; the stream is unused.
+template <class Engine>
+class host_gemm final : public gemm_kernels {
+ public:
+  explicit host_gemm(const Engine& engine) : engine_(&engine) {}
+  void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
+               matrix_view<std::int32_t> y, std::uintptr_t) const override {
+    engine_->forward(a, b, y);
+  }
+  void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                   matrix_view<const float> dy, matrix_view<float> da,
+                   std::uintptr_t) const override {
+    engine_->backward_da(a, b, dy, da);
+  }
+  void backward_db(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                   matrix_view<const float> dy, matrix_view<float> db,
+                   std::uintptr_t) const override {
+    engine_->backward_db(a, b, dy, db);
+  }
+
+ private:
+  const Engine* engine_;
+};
+
+using device_gemm_factory = std::unique_ptr<const gemm_kernels> (*)(const product_table& lut,
                                                                    const kernel_gradients& grads,
                                                                    int device);
 
-namespace detail {
-inline device_gemm_factory& device_gemm_factory_slot() {
-  static device_gemm_factory factory = nullptr;
+}  // namespace amgrad::nn
+
+namespace amgrad::detail {
+inline nn::device_gemm_factory& device_gemm_factory_slot() {
+  static nn::device_gemm_factory factory = nullptr;
   return factory;
 }
-}  // namespace detail
+}  // namespace amgrad::detail
+
+namespace amgrad::nn {
 
 // Installs the factory of device AM-GEMMs (device_gemm.cuh does, for the build's CUDA path; tests
 // install an emulation) and returns the previous one. Not while layers are running.
 inline device_gemm_factory set_device_gemm_factory(device_gemm_factory factory) {
-  auto& slot = detail::device_gemm_factory_slot();
+  auto& slot = amgrad::detail::device_gemm_factory_slot();
   const auto previous = slot;
   slot = factory;
   return previous;
 }
 
 // Whether this build can run the layers on CUDA tensors.
-inline bool has_device_path() { return detail::device_gemm_factory_slot() != nullptr; }
+inline bool has_device_path() { return amgrad::detail::device_gemm_factory_slot() != nullptr; }
 
 // A backend's device AM-GEMMs, made on first use on each device and kept: the tables go up once
 // per device however many layers and steps use them.
 class device_gemms {
  public:
   template <class MakeGradients>
-  const device_gemm& on(int device, const product_table& lut,
+  const gemm_kernels& on(int device, const product_table& lut,
                         const MakeGradients& make_gradients) const {
     constexpr const char* where = "amgrad::nn (CUDA tensor)";
-    const auto factory = detail::device_gemm_factory_slot();
+    const auto factory = amgrad::detail::device_gemm_factory_slot();
     amgrad::require(factory != nullptr, where,
                     "this build of amgrad has no CUDA path for the Torch layers: build it with "
                     "AMGRAD_ENABLE_CUDA=ON (nvcc) so that amgrad/torch/device_gemm.cuh is compiled "
@@ -96,15 +126,15 @@ class device_gemms {
 
  private:
   mutable std::mutex mutex_;
-  mutable std::map<int, std::unique_ptr<const device_gemm>> per_device_;
+  mutable std::map<int, std::unique_ptr<const gemm_kernels>> per_device_;
 };
 
-// The ops' engine (concepts.hpp) over a device_gemm: what lets the unchanged host ops run their
-// AM-GEMMs on a device.
+// The ops' engine (concepts.hpp) over gemm_kernels: the host ops run their AM-GEMMs wherever
+// `gemm` runs them, on `stream`.
 template <class Operand>
-struct staged_engine {
+struct gemm_engine {
   using operand_type = Operand;
-  const device_gemm* gemm = nullptr;
+  const gemm_kernels* gemm = nullptr;
   std::uintptr_t stream = 0;
 
   void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,

@@ -83,7 +83,7 @@ class staged_matrix {
   cudaStream_t stream_;
 };
 
-class staged_device_gemm final : public nn::device_gemm {
+class staged_device_gemm final : public nn::gemm_kernels {
  public:
   using backward_kernel = std::variant<kernel::device::backward_table_kernel,
                                        kernel::device::backward_separable_kernel>;
@@ -94,7 +94,7 @@ class staged_device_gemm final : public nn::device_gemm {
 
   void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
                matrix_view<std::int32_t> y, std::uintptr_t stream) const override {
-    amgrad::detail::require_gemm_shapes("amgrad::nn::device_gemm::forward", a, b, y);
+    amgrad::detail::require_gemm_shapes("amgrad::nn::gemm_kernels::forward", a, b, y);
     run(stream, [&](cudaStream_t s) {
       const auto da = stage(a, s), db = stage(b, s);
       staged_matrix<std::int32_t> dy(pool_, y.rows, y.cols, s);
@@ -105,13 +105,13 @@ class staged_device_gemm final : public nn::device_gemm {
   void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
                    matrix_view<const float> dy, matrix_view<float> da,
                    std::uintptr_t stream) const override {
-    amgrad::detail::require_da_shapes("amgrad::nn::device_gemm::backward_da", a, b, dy, da);
+    amgrad::detail::require_da_shapes("amgrad::nn::gemm_kernels::backward_da", a, b, dy, da);
     backward(a, b, dy, da, stream, [](const auto& k, auto... args) { k.da(args...); });
   }
   void backward_db(matrix_view<const code_t> a, matrix_view<const code_t> b,
                    matrix_view<const float> dy, matrix_view<float> db,
                    std::uintptr_t stream) const override {
-    amgrad::detail::require_db_shapes("amgrad::nn::device_gemm::backward_db", a, b, dy, db);
+    amgrad::detail::require_db_shapes("amgrad::nn::gemm_kernels::backward_db", a, b, dy, db);
     backward(a, b, dy, db, stream, [](const auto& k, auto... args) { k.db(args...); });
   }
 
@@ -160,7 +160,7 @@ class staged_device_gemm final : public nn::device_gemm {
   mutable std::mutex mutex_;
 };
 
-inline std::unique_ptr<const nn::device_gemm> make_staged_device_gemm(
+inline std::unique_ptr<const nn::gemm_kernels> make_staged_device_gemm(
     const product_table& lut, const nn::kernel_gradients& grads, int device) {
   kernel::device::require_device("amgrad::nn (CUDA tensor)");
   const scoped_device on(device);

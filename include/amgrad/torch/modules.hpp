@@ -15,6 +15,8 @@
 // ApproxLinear's constructor, ApproxConv2dOptions::weight_estimator / activation_estimator, or
 // set_estimators), default the clipping STE (quant::pwl) for both.
 // A module without a backend is an ordinary float layer (for pretraining).
+// On CUDA tensors (a CUDA LibTorch, and a build with the device path: torch/device.hpp) the
+// AM-GEMMs run on the input's device, on the module's `stream` (0: the default stream).
 // Nothing here is global: a backend is immutable after construction and may be shared.
 #include <torch/torch.h>
 
@@ -27,13 +29,15 @@
 namespace amgrad::detail {
 
 // Activation range: EMA of the batch min/max in training (the first batch sets it), frozen in
-// eval. Kept as a buffer so it is saved with the module.
+// eval. Kept as a buffer so it is saved with the module; updated through a host copy when the
+// module is on a CUDA device.
 inline std::pair<float, float> observe(torch::nn::Module& m, torch::Tensor& range,
                                        const torch::Tensor& x, double momentum) {
+  torch::NoGradGuard no_grad;
+  auto host = range.to(torch::kCPU);  // range itself when on the host
+  auto r = host.accessor<float, 1>();
   if (m.is_training()) {
-    torch::NoGradGuard no_grad;
     const auto lo = x.min().item<float>(), hi = x.max().item<float>();
-    auto r = range.accessor<float, 1>();
     if (r[2] == 0.0f) {
       r[0] = lo;
       r[1] = hi;
@@ -42,22 +46,23 @@ inline std::pair<float, float> observe(torch::nn::Module& m, torch::Tensor& rang
       r[0] = static_cast<float>((1 - momentum) * r[0] + momentum * lo);
       r[1] = static_cast<float>((1 - momentum) * r[1] + momentum * hi);
     }
+    if (!range.device().is_cpu()) range.copy_(host);
   }
-  auto r = range.accessor<float, 1>();
   amgrad::require(r[2] != 0.0f, "amgrad::nn", "an approximate layer ran in eval mode "
                           "before any training-mode batch set its activation range (calibrate)");
   return {r[0], r[1]};
 }
 
 // What a module's forward reads, checked first (device, dtype), so that nothing is read from
-// memory that is not the host's.
+// memory that is not the host's: float32, all on the input's device, the CPU or (where the build
+// has the device path) a CUDA device.
 inline void require_module_tensors(const char* where, const torch::Tensor& x,
                                    const torch::Tensor& weight, const torch::Tensor& bias,
                                    const torch::Tensor& range) {
-  require_cpu_float(x, where, "the input");
-  require_cpu_float(weight, where, "the weight");
-  if (bias.defined()) require_cpu_float(bias, where, "the bias");
-  require_cpu_float(range, where, "the activation_range buffer");
+  require_float(x, where, "the input");
+  require_float_on(weight, x.device(), where, "the weight");
+  if (bias.defined()) require_float_on(bias, x.device(), where, "the bias");
+  require_float_on(range, x.device(), where, "the activation_range buffer");
 }
 
 }  // namespace amgrad::detail
@@ -84,9 +89,10 @@ class ApproxLinearImpl : public torch::nn::Module {
                     "input ", x.sizes(), " does not fit weight ", weight.sizes(),
                     " (expected [batch, ", weight.size(1), "])");
     const auto [lo, hi] = detail::observe(*this, range, x, activation_momentum);
-    const auto wc = weight.detach().contiguous();
+    const auto wc = detail::host_contiguous(weight.detach(), "the weight");
     return linear_function::apply(x, weight, bias.defined() ? bias : detail::no_bias(), be_, be_->activation_params(lo, hi),
-                                  be_->weight_params(detail::floats(wc), wc.size(0)), estimators);
+                                  be_->weight_params(detail::floats(wc), wc.size(0)), estimators,
+                                  stream);
   }
   void set_estimators(quant::estimator_pair e) { estimators = std::move(e); }
 
@@ -95,6 +101,7 @@ class ApproxLinearImpl : public torch::nn::Module {
 
   torch::Tensor weight, bias, range;
   quant::estimator_pair estimators;
+  std::uintptr_t stream = 0;  // on a CUDA device: the cudaStream_t of its AM-GEMMs (0: default)
 
  private:
   std::shared_ptr<const backend> be_;
@@ -139,7 +146,7 @@ class ApproxConv2dImpl : public torch::nn::Module {
                     "input ", x.sizes(), " does not fit weight ", weight.sizes(),
                     " (expected NCHW with C = ", weight.size(1), ")");
     const auto [lo, hi] = detail::observe(*this, range, x, activation_momentum);
-    const auto wc = weight.detach().contiguous();
+    const auto wc = detail::host_contiguous(weight.detach(), "the weight");
     ops::conv2d_geometry g;
     g.stride_h = g.stride_w = static_cast<std::size_t>(options.stride());
     g.pad_h = g.pad_w = static_cast<std::size_t>(options.padding());
@@ -147,7 +154,8 @@ class ApproxConv2dImpl : public torch::nn::Module {
     return conv2d_function::apply(x, weight, bias.defined() ? bias : detail::no_bias(), be_, be_->activation_params(lo, hi),
                                   be_->weight_params(detail::floats(wc), wc.size(0)), g,
                                   quant::estimator_pair{options.weight_estimator(),
-                                                        options.activation_estimator()});
+                                                        options.activation_estimator()},
+                                  stream);
   }
   void set_estimators(const quant::estimator_pair& e) {
     options.weight_estimator(e.weight).activation_estimator(e.activation);
@@ -158,6 +166,7 @@ class ApproxConv2dImpl : public torch::nn::Module {
 
   ApproxConv2dOptions options;
   torch::Tensor weight, bias, range;
+  std::uintptr_t stream = 0;  // on a CUDA device: the cudaStream_t of its AM-GEMMs (0: default)
 
  private:
   std::shared_ptr<const backend> be_;
