@@ -1,7 +1,7 @@
 // GPU benchmarks (Google Benchmark, manual time from CUDA events: each iteration times one
 // launch on a stream, after warm-up launches; run with repetitions and read the medians).
-// items_per_second is lookups (forward, LUT-2D backward) or multiply-adds (sgemm, STE/LUT-1D
-// backward) per second. bench/gpu/report.py turns the JSON into the table of docs/benchmarks.md.
+// items_per_second is lookups (forward, LUT-2D backward) or multiply-adds (sgemm, STE/LUT-1D and
+// low-rank backward) per second, always per M*N*K. bench/gpu/report.py turns the JSON into the table of docs/benchmarks.md.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 
 #include "amgrad/gradient/lut1d.hpp"
 #include "amgrad/gradient/lut2d.hpp"
+#include "amgrad/gradient/lut2d_lowrank.hpp"
 #include "amgrad/gradient/ste.hpp"
 #include "amgrad/appmult.hpp"
 #include "amgrad/kernel/generic/kernels.hpp"
@@ -172,6 +173,60 @@ void bench_backward_da(benchmark::State& state, shape s, Scheme scheme) {
   });
 }
 
+template <class Operand, class Scheme>
+void bench_backward_db(benchmark::State& state, shape s, Scheme scheme) {
+  using engine_type = appmult<truncated, Operand, Scheme, device>;
+  const auto& engine = cached<engine_type>(std::string(Scheme::name) + to_string(Operand::format),
+                                           [&] { return engine_type(truncated{4}, scheme); });
+  const auto& a = codes(s.m * s.k, Operand::bits, false, true, 1);
+  const auto& b = codes(s.k * s.n, Operand::bits, false, false, 2);
+  const auto& dy = floats(s.m * s.n, 3);
+  dev::buffer<float> db(s.k * s.n);
+  time_launches(state, lookups(s), [&](cudaStream_t stream) {
+    engine.backward_db(row_major(a.data(), s.m, s.k), row_major(b.data(), s.k, s.n),
+                       row_major(dy.data(), s.m, s.n), row_major(db.data(), s.k, s.n), stream);
+  });
+}
+
+// Random rank-R factors: the low-rank kernel's time does not depend on their values, and the
+// standalone GPU build (bench/gpu/run.sh) has no LAPACKE to factor a real table.
+low_rank_gradients random_factors(operand_format f, int rank) {
+  const auto table = [&](std::uint64_t seed) {
+    low_rank_table t;
+    t.rank = rank;
+    t.u = random_floats(static_cast<std::size_t>(rank) * f.size(), seed);
+    t.v = random_floats(static_cast<std::size_t>(rank) * f.size(), seed + 1);
+    return t;
+  };
+  return {f, table(10), table(20)};
+}
+
+// The low-rank kernel itself (R maps + one sgemm + a combine), whatever the dispatch would choose;
+// the counter model_picks_gemm says what the automatic dispatch's estimated cost model picks here
+// (1: this kernel, 0: the table kernel), to compare with the measured lut2d line.
+template <class Operand>
+void bench_backward_low_rank(benchmark::State& state, shape s, int rank, bool for_a) {
+  const auto& kernel = cached<dev::backward_low_rank_kernel>(
+      "lowrank/" + std::to_string(rank) + "/" + to_string(Operand::format),
+      [&] { return dev::backward_low_rank_kernel(random_factors(Operand::format, rank)); });
+  const auto& a = codes(s.m * s.k, Operand::bits, false, true, 1);
+  const auto& b = codes(s.k * s.n, Operand::bits, false, false, 2);
+  const auto& dy = floats(s.m * s.n, 3);
+  const double mk = double(s.m) * double(s.k), kn = double(s.k) * double(s.n);
+  state.counters["model_picks_gemm"] = detail::prefers_low_rank_device(
+      rank, Operand::bits, double(s.m), double(s.n), double(s.k), for_a ? kn : mk, for_a ? mk : kn);
+  dev::buffer<float> out(for_a ? s.m * s.k : s.k * s.n);
+  const auto av = row_major(a.data(), s.m, s.k);
+  const auto bv = row_major(b.data(), s.k, s.n);
+  const auto dyv = row_major(dy.data(), s.m, s.n);
+  time_launches(state, lookups(s), [&](cudaStream_t stream) {
+    if (for_a)
+      kernel.da(av, bv, dyv, row_major(out.data(), s.m, s.k), stream);
+    else
+      kernel.db(av, bv, dyv, row_major(out.data(), s.k, s.n), stream);
+  });
+}
+
 template <class F>
 void add(const std::string& name, F f) {
   benchmark::RegisterBenchmark(name.c_str(), f)
@@ -201,13 +256,29 @@ int main(int argc, char** argv) {
       [mid](benchmark::State& st) { bench_generic_forward<u8>(st, mid); });
   for (const shape& s : {big, mid})
     add("gpu_sgemm/" + s.name(), [s](benchmark::State& st) { bench_sgemm(st, s); });
-  for (const shape& s : {big, mid}) {
+  for (const shape& s : {big, mid, narrow}) {
     add("gpu_bwd_dA/ste/u8/" + s.name(),
         [s](benchmark::State& st) { bench_backward_da<u8>(st, s, ste{}); });
     add("gpu_bwd_dA/lut1d/u8/" + s.name(),
         [s](benchmark::State& st) { bench_backward_da<u8>(st, s, lut1d{}); });
     add("gpu_bwd_dA/lut2d/u8/" + s.name(),
         [s](benchmark::State& st) { bench_backward_da<u8>(st, s, lut2d{}); });
+  }
+  // Low-rank LUT-2D on the GEMM path (kernel/device/backward_lowrank.cuh), dA and dB at 1024^3
+  // and LeNet's conv2 with batch 64 (narrow), ranks 1, 4, 16, beside STE (map + sgemm) and the
+  // LUT-2D table kernel of the same pass in the same run (the dA baselines are above).
+  for (const shape& s : {mid, narrow}) {
+    add("gpu_bwd_dB/ste/u8/" + s.name(),
+        [s](benchmark::State& st) { bench_backward_db<u8>(st, s, ste{}); });
+    add("gpu_bwd_dB/lut2d/u8/" + s.name(),
+        [s](benchmark::State& st) { bench_backward_db<u8>(st, s, lut2d{}); });
+    for (const int rank : {1, 4, 16})
+      for (const bool for_a : {true, false})
+        add(std::string(for_a ? "gpu_bwd_dA" : "gpu_bwd_dB") + "/lowrank_r" +
+                std::to_string(rank) + "/u8/" + s.name(),
+            [s, rank, for_a](benchmark::State& st) {
+              bench_backward_low_rank<u8>(st, s, rank, for_a);
+            });
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

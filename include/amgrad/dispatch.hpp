@@ -6,8 +6,9 @@
 //   host      VBMI / portable row table      16-bit table GEMM         map + BLAS sgemm
 //   device    shared-memory table GEMM       shared-memory table GEMM  map + cuBLAS sgemm
 //   generic   Thrust for_each                Thrust for_each           Thrust for_each (tables)
-// Low-rank schemes (lut2d_lowrank<R>) on the host: the table kernel over the rank-R tables or R
-// stacked GEMMs, whichever is estimated cheaper per call (kernels<host, low_rank_scheme>).
+// Low-rank schemes (lut2d_lowrank<R>) on the host and the device: the table kernel over the rank-R
+// tables or R stacked GEMMs (BLAS / cuBLAS), whichever is estimated cheaper per call
+// (kernels<host, low_rank_scheme>, kernels<device, low_rank_scheme>).
 #include <concepts>
 #include <cstdint>
 #include <optional>
@@ -36,6 +37,7 @@
 #include <thrust/system/cuda/execution_policy.h>
 
 #include "amgrad/kernel/device/backward.cuh"
+#include "amgrad/kernel/device/backward_lowrank.cuh"
 #include "amgrad/kernel/device/forward.cuh"
 #endif
 
@@ -260,33 +262,17 @@ struct code_out_of_range {
            size;
   }
 };
-}  // namespace detail
 
-// Tables are uploaded once, at construction; every call goes to the caller's stream.
-template <class Scheme>
-class kernels<device, Scheme> {
+// The forward and the code check of every device specialization. Tables are uploaded once, at
+// construction; every call goes to the caller's stream.
+class device_forward {
  public:
-  using backward_kernel = std::conditional_t<separable_scheme<Scheme>,
-                                             kernel::device::backward_separable_kernel,
-                                             kernel::device::backward_table_kernel>;
-
-  kernels(const product_table& lut, const Scheme& scheme, device)
-      : bits_(lut.format().bits), forward_(lut), backward_(detail::kernel_gradients(scheme, lut)) {}
+  explicit device_forward(const product_table& lut) : bits_(lut.format().bits), forward_(lut) {}
 
   // int32 output only; throws if K * max|AM| could overflow it.
   void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
                matrix_view<std::int32_t> y, cudaStream_t stream = nullptr) const {
     forward_(a, b, y, stream);
-  }
-  void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
-                   matrix_view<const float> dy, matrix_view<float> da,
-                   cudaStream_t stream = nullptr) const {
-    backward_.da(a, b, dy, da, stream);
-  }
-  void backward_db(matrix_view<const code_t> a, matrix_view<const code_t> b,
-                   matrix_view<const float> dy, matrix_view<float> db,
-                   cudaStream_t stream = nullptr) const {
-    backward_.db(a, b, dy, db, stream);
   }
 
   // Throws if a code of `m` (device memory) is not a valid code of the table's width.
@@ -306,10 +292,126 @@ class kernels<device, Scheme> {
 
   const kernel::device::forward_kernel& forward_kernel() const { return forward_; }
 
- private:
+ protected:
   int bits_;
   kernel::device::forward_kernel forward_;
+};
+}  // namespace detail
+
+template <class Scheme>
+class kernels<device, Scheme> : public detail::device_forward {
+ public:
+  using backward_kernel = std::conditional_t<separable_scheme<Scheme>,
+                                             kernel::device::backward_separable_kernel,
+                                             kernel::device::backward_table_kernel>;
+
+  kernels(const product_table& lut, const Scheme& scheme, device)
+      : device_forward(lut), backward_(detail::kernel_gradients(scheme, lut)) {}
+
+  void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                   matrix_view<const float> dy, matrix_view<float> da,
+                   cudaStream_t stream = nullptr) const {
+    backward_.da(a, b, dy, da, stream);
+  }
+  void backward_db(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                   matrix_view<const float> dy, matrix_view<float> db,
+                   cudaStream_t stream = nullptr) const {
+    backward_.db(a, b, dy, db, stream);
+  }
+
+ private:
   backward_kernel backward_;
+};
+
+// ---- device, low-rank schemes -----------------------------------------------------------------
+// As on the host: the table kernel over the expanded rank-R tables, or the low-rank kernel (R maps
+// stacked into one cuBLAS sgemm, kernel/device/backward_lowrank.cuh), per call by estimated cost
+// unless the scheme's `path` forces one.
+
+namespace detail {
+
+// Estimated seconds of one device backward pass (an M x N x K problem: M*N*K multiply-adds):
+//   GEMM path:  R*M*N*K at the FP32 sgemm rate, plus the R-wide intermediates through memory (the
+//               map writes R*mapped floats that the GEMM reads; the GEMM writes R*out floats that
+//               the combine reads: 2R(mapped + out) float transfers), plus three launches;
+//   table path: M*N*K lookups at the shared-memory table kernel's rate, plus one pass over the
+//               mapped operand and the output, plus one launch.
+// ESTIMATES, not measurements (no GPU was available when this was written): cuBLAS FP32 sgemm
+// (no TF32) ~2.5e13 MAC/s on an H100/H200 (docs/benchmarks.md), the 16-bit table kernel
+// ~2.5e12 lookups/s at 8 bits (shared-memory bank conflicts, DESIGN.md section 4) and somewhat
+// more at <= 7 bits (a row spans half as many banks), HBM ~1e12 floats/s (4 TB/s), 5 us per
+// launch. Refit them from bench/gpu (gpu_bwd_dA/dB/lowrank_r*, against lut2d) once measured.
+struct device_low_rank_cost_model {
+  double gemm_macs_per_s = 25e12;
+  double memory_floats_per_s = 1e12;
+  double table_lookups_per_s_8bit = 2.5e12;
+  double table_lookups_per_s_7bit = 3.5e12;
+  double launch_s = 5e-6;
+};
+
+// Whether the GEMM path is estimated to be cheaper for dA (mapped = K x N, out = M x K) or dB
+// (mapped = M x K, out = K x N): `mapped` and `out` are the element counts.
+inline bool prefers_low_rank_device(int rank, int bits, double m, double n, double k,
+                                    double mapped, double out,
+                                    const device_low_rank_cost_model& c = {}) {
+  const double gemm = rank * m * n * k / c.gemm_macs_per_s +
+                      2.0 * rank * (mapped + out) / c.memory_floats_per_s + 3 * c.launch_s;
+  const double rate = bits <= 7 ? c.table_lookups_per_s_7bit : c.table_lookups_per_s_8bit;
+  return gemm < m * n * k / rate + (mapped + out) / c.memory_floats_per_s + c.launch_s;
+}
+
+}  // namespace detail
+
+template <class Scheme>
+  requires low_rank_scheme<Scheme>
+class kernels<device, Scheme> : public detail::device_forward {
+ public:
+  kernels(const product_table& lut, const Scheme& scheme, device)
+      : device_forward(lut), path_(scheme.path) {
+    const auto factors = scheme.low_rank(lut);
+    if (path_ != low_rank_path::table) low_rank_.emplace(factors);
+    if (path_ != low_rank_path::gemm) table_.emplace(factors.expand());
+  }
+
+  void backward_da(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                   matrix_view<const float> dy, matrix_view<float> da,
+                   cudaStream_t stream = nullptr) const {
+    if (uses_low_rank_da(a.rows, dy.cols, a.cols))
+      low_rank_->da(a, b, dy, da, stream);
+    else
+      table_->da(a, b, dy, da, stream);
+  }
+  void backward_db(matrix_view<const code_t> a, matrix_view<const code_t> b,
+                   matrix_view<const float> dy, matrix_view<float> db,
+                   cudaStream_t stream = nullptr) const {
+    if (uses_low_rank_db(a.rows, dy.cols, a.cols))
+      low_rank_->db(a, b, dy, db, stream);
+    else
+      table_->db(a, b, dy, db, stream);
+  }
+
+  // Which kernel an M x N x K pass (A: M x K, B: K x N) runs on.
+  bool uses_low_rank_da(std::size_t m, std::size_t n, std::size_t k) const {
+    return uses_low_rank(low_rank_ ? low_rank_->rank_da() : 0, m, n, k,
+                         static_cast<double>(k * n), static_cast<double>(m * k));
+  }
+  bool uses_low_rank_db(std::size_t m, std::size_t n, std::size_t k) const {
+    return uses_low_rank(low_rank_ ? low_rank_->rank_db() : 0, m, n, k,
+                         static_cast<double>(m * k), static_cast<double>(k * n));
+  }
+
+ private:
+  bool uses_low_rank(int rank, std::size_t m, std::size_t n, std::size_t k, double mapped,
+                     double out) const {
+    if (path_ != low_rank_path::automatic) return path_ == low_rank_path::gemm;
+    return detail::prefers_low_rank_device(rank, bits_, static_cast<double>(m),
+                                           static_cast<double>(n), static_cast<double>(k),
+                                           mapped, out);
+  }
+
+  low_rank_path path_;
+  std::optional<kernel::device::backward_table_kernel> table_;
+  std::optional<kernel::device::backward_low_rank_kernel> low_rank_;
 };
 #endif
 

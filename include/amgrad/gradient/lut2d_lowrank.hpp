@@ -36,9 +36,9 @@ namespace amgrad {
 // lut2d_lowrank<dynamic_rank>: the rank comes from the tolerance, per table.
 inline constexpr int dynamic_rank = 0;
 
-// Which host kernel runs a low-rank scheme's backward.
+// Which kernel runs a low-rank scheme's backward (host and device backends).
 enum class low_rank_path {
-  automatic,  // by estimated cost (dispatch.hpp: detail::prefers_low_rank)
+  automatic,  // by estimated cost (dispatch.hpp: prefers_low_rank, prefers_low_rank_device)
   table,      // the LUT-2D table kernel over the expanded rank-R tables
   gemm,       // R float GEMMs after elementwise maps
 };
