@@ -4,10 +4,14 @@
 // amgrad::lut1d on the full table at 8 bits and the closed forms of the exact multiplier at 12.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <random>
+#include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "amgrad/amgrad.hpp"
@@ -53,11 +57,17 @@ void check_same_as_narrow() {
   });
 }
 
+// Uniform codes; with `extremes` > 0, that share of them drawn from the edges instead: 0 (the
+// most negative value, or 0 unsigned), 1, the codes around value 0 of a signed operand, max.
 template <class Operand>
-std::vector<w::code_t> random_codes(std::size_t n) {
-  std::uniform_int_distribution<int> d(0, Operand::size - 1);
+std::vector<w::code_t> random_codes(std::size_t n, double extremes = 0) {
+  constexpr int size = Operand::size;
+  static constexpr std::array<int, 6> edges{0, 1, size / 2 - 1, size / 2, size / 2 + 1, size - 1};
+  std::uniform_int_distribution<int> d(0, size - 1);
+  std::uniform_int_distribution<std::size_t> edge(0, edges.size() - 1);
+  std::bernoulli_distribution at_edge(extremes);
   std::vector<w::code_t> out(n);
-  for (auto& c : out) c = static_cast<w::code_t>(d(rng()));
+  for (auto& c : out) c = static_cast<w::code_t>(extremes > 0 && at_edge(rng()) ? edges[edge(rng())] : d(rng()));
   return out;
 }
 
@@ -77,6 +87,87 @@ void check_forward() {
       w::forward_reference<Operand>(model, a.data(), b.data(), ref.data(), m, k, n);
       CHECK(y == ref);
     }
+  });
+}
+
+// The vectorised row kernels' models: truncation from no column to 16 (k >= B also drops whole
+// rows of a 9- or 12-bit array), BAM with neither break line, each alone, both, and h >= v.
+const auto row_kernel_models = std::make_tuple(
+    truncated{0}, truncated{1}, truncated{5}, truncated{11}, truncated{12}, truncated{15},
+    truncated{16}, bam{0, 0}, bam{0, 16}, bam{3, 0}, bam{2, 6}, bam{3, 12}, bam{8, 16}, bam{8, 3},
+    bam{4, 15}, mitchell{});
+
+template <class Model>
+std::string label(const Model& model) {
+  std::string s = model.name;
+  if constexpr (std::is_same_v<Model, truncated>) s += " " + std::to_string(model.columns);
+  if constexpr (std::is_same_v<Model, bam>) s += " " + std::to_string(model.hbl) + "," + std::to_string(model.vbl);
+  return s;
+}
+
+template <class F>
+void for_each_row_kernel_model(F&& f) {
+  std::apply([&](const auto&... m) { (f(m), ...); }, row_kernel_models);
+}
+
+// Y = forward on A (m x k) and B (k x n) with edge codes mixed in, against forward_reference.
+template <class Operand, class Model>
+bool forward_matches(const Model& model, std::size_t m, std::size_t k, std::size_t n, unsigned threads) {
+  const auto a = random_codes<Operand>(m * k, 0.3), b = random_codes<Operand>(k * n, 0.3);
+  std::vector<std::int64_t> y(m * n, -1), ref(m * n, -2);
+  w::forward<Operand>(model, a.data(), b.data(), y.data(), m, k, n, threads);
+  w::forward_reference<Operand>(model, a.data(), b.data(), ref.data(), m, k, n);
+  return y == ref;
+}
+
+template <class Operand>
+void check_row_kernels() {
+  for_each_row_kernel_model([](const auto& model) {
+    const std::string name = label(model);
+    CAPTURE(name);
+    CAPTURE(Operand::bits);
+    CAPTURE(Operand::is_signed);
+    long bad = 0;
+    std::uniform_int_distribution<std::size_t> dim(1, 41);
+    for (int trial = 0; trial < 6; ++trial)
+      bad += !forward_matches<Operand>(model, dim(rng()), dim(rng()), dim(rng()), 1 + trial % 2);
+    // ragged: single rows, columns and depths, odd sizes, and N past one column block (1024)
+    const std::tuple<std::size_t, std::size_t, std::size_t> ragged[] = {
+        {1, 1, 1}, {1, 1, 33}, {3, 1, 1}, {1, 17, 1}, {5, 3, 7}, {2, 2, 1031}};
+    for (const auto& [m, k, n] : ragged) bad += !forward_matches<Operand>(model, m, k, n, 2);
+    CHECK(bad == 0);
+  });
+}
+
+// Y = A (1 x 1) B (1 x N) is one AM per column: the kernels against the model's own
+// unsigned_product (its definition loop, not the fast core the reference uses), sign-magnitude
+// for signed operands; every pair at 9 bits, random pairs with edge codes mixed in at 12 and 16.
+template <class Operand>
+void check_row_kernels_per_pair(bool every_pair) {
+  for_each_row_kernel_model([&](const auto& model) {
+    const std::string name = label(model);
+    CAPTURE(name);
+    CAPTURE(Operand::bits);
+    CAPTURE(Operand::is_signed);
+    const auto product = [&](int x, int z) {
+      const auto mag = static_cast<std::int64_t>(model.unsigned_product(
+          Operand::bits, static_cast<std::uint32_t>(std::abs(x)), static_cast<std::uint32_t>(std::abs(z))));
+      return (x < 0) != (z < 0) ? -mag : mag;
+    };
+    std::vector<w::code_t> b(every_pair ? Operand::size : 512);
+    std::vector<std::int64_t> y(b.size());
+    long bad = 0;
+    for (int t = 0; t < (every_pair ? Operand::size : 200); ++t) {
+      const auto a = every_pair ? static_cast<w::code_t>(t) : random_codes<Operand>(1, 0.2)[0];
+      if (every_pair)
+        for (std::size_t j = 0; j < b.size(); ++j) b[j] = static_cast<w::code_t>(j);
+      else
+        b = random_codes<Operand>(b.size(), 0.1);
+      w::forward<Operand>(model, &a, b.data(), y.data(), 1, 1, b.size(), 1);
+      for (std::size_t j = 0; j < b.size(); ++j)
+        bad += y[j] != product(Operand::value(a), Operand::value(b[j]));
+    }
+    CHECK(bad == 0);
   });
 }
 
@@ -167,6 +258,23 @@ TEST_CASE("wide forward: bit-exact against the scalar reference on random shapes
   } catch (const amgrad::error& e) {
     CHECK(std::string(e.what()).find("B(1, 1) = 4096 is not a 12-bit code") != std::string::npos);
   }
+}
+
+TEST_CASE("wide forward: the vectorised row kernels (truncation, BAM, Mitchell) are bit-exact") {
+  check_row_kernels<w::u12>();
+  check_row_kernels<w::s12>();
+  check_row_kernels<w::u16>();
+  check_row_kernels<w::s16>();
+  check_row_kernels<w::operand<9>>();
+}
+
+TEST_CASE("wide forward: the row kernels equal the models' own definitions pair by pair") {
+  check_row_kernels_per_pair<w::operand<9>>(true);
+  check_row_kernels_per_pair<w::signed_operand<9>>(true);
+  check_row_kernels_per_pair<w::u12>(false);
+  check_row_kernels_per_pair<w::s12>(false);
+  check_row_kernels_per_pair<w::u16>(false);
+  check_row_kernels_per_pair<w::s16>(false);
 }
 
 TEST_CASE("wide LUT-1D scans equal amgrad::lut1d at 8 bits and the exact closed forms at 12") {
