@@ -158,33 +158,29 @@ void bench_sgemm(benchmark::State& state, shape s) {
   AMGRAD_CUBLAS_CHECK(cublasDestroy(handle));
 }
 
-template <class Operand, class Scheme>
-void bench_backward_da(benchmark::State& state, shape s, Scheme scheme) {
-  using engine_type = appmult<truncated, Operand, Scheme, device>;
-  const auto& engine = cached<engine_type>(std::string(Scheme::name) + to_string(Operand::format),
-                                           [&] { return engine_type(truncated{4}, scheme); });
+// Times one backward pass on fixed random u8-like operands: pass(A, B, dY, out, stream), out
+// being dA (for_a) or dB.
+template <class Operand, class Pass>
+void time_backward(benchmark::State& state, shape s, bool for_a, Pass pass) {
   const auto& a = codes(s.m * s.k, Operand::bits, false, true, 1);
   const auto& b = codes(s.k * s.n, Operand::bits, false, false, 2);
   const auto& dy = floats(s.m * s.n, 3);
-  dev::buffer<float> da(s.m * s.k);
+  dev::buffer<float> out(for_a ? s.m * s.k : s.k * s.n);
+  const auto out_view = for_a ? row_major(out.data(), s.m, s.k) : row_major(out.data(), s.k, s.n);
   time_launches(state, lookups(s), [&](cudaStream_t stream) {
-    engine.backward_da(row_major(a.data(), s.m, s.k), row_major(b.data(), s.k, s.n),
-                       row_major(dy.data(), s.m, s.n), row_major(da.data(), s.m, s.k), stream);
+    pass(row_major(a.data(), s.m, s.k), row_major(b.data(), s.k, s.n),
+         row_major(dy.data(), s.m, s.n), out_view, stream);
   });
 }
 
+// One backward pass of an engine: dA (for_a) or dB.
 template <class Operand, class Scheme>
-void bench_backward_db(benchmark::State& state, shape s, Scheme scheme) {
+void bench_backward(benchmark::State& state, shape s, Scheme scheme, bool for_a) {
   using engine_type = appmult<truncated, Operand, Scheme, device>;
   const auto& engine = cached<engine_type>(std::string(Scheme::name) + to_string(Operand::format),
                                            [&] { return engine_type(truncated{4}, scheme); });
-  const auto& a = codes(s.m * s.k, Operand::bits, false, true, 1);
-  const auto& b = codes(s.k * s.n, Operand::bits, false, false, 2);
-  const auto& dy = floats(s.m * s.n, 3);
-  dev::buffer<float> db(s.k * s.n);
-  time_launches(state, lookups(s), [&](cudaStream_t stream) {
-    engine.backward_db(row_major(a.data(), s.m, s.k), row_major(b.data(), s.k, s.n),
-                       row_major(dy.data(), s.m, s.n), row_major(db.data(), s.k, s.n), stream);
+  time_backward<Operand>(state, s, for_a, [&](auto a, auto b, auto dy, auto out, cudaStream_t st) {
+    for_a ? engine.backward_da(a, b, dy, out, st) : engine.backward_db(a, b, dy, out, st);
   });
 }
 
@@ -209,21 +205,11 @@ void bench_backward_low_rank(benchmark::State& state, shape s, int rank, bool fo
   const auto& kernel = cached<dev::backward_low_rank_kernel>(
       "lowrank/" + std::to_string(rank) + "/" + to_string(Operand::format),
       [&] { return dev::backward_low_rank_kernel(random_factors(Operand::format, rank)); });
-  const auto& a = codes(s.m * s.k, Operand::bits, false, true, 1);
-  const auto& b = codes(s.k * s.n, Operand::bits, false, false, 2);
-  const auto& dy = floats(s.m * s.n, 3);
   const double mk = double(s.m) * double(s.k), kn = double(s.k) * double(s.n);
   state.counters["model_picks_gemm"] = detail::prefers_low_rank_device(
       rank, Operand::bits, double(s.m), double(s.n), double(s.k), for_a ? kn : mk, for_a ? mk : kn);
-  dev::buffer<float> out(for_a ? s.m * s.k : s.k * s.n);
-  const auto av = row_major(a.data(), s.m, s.k);
-  const auto bv = row_major(b.data(), s.k, s.n);
-  const auto dyv = row_major(dy.data(), s.m, s.n);
-  time_launches(state, lookups(s), [&](cudaStream_t stream) {
-    if (for_a)
-      kernel.da(av, bv, dyv, row_major(out.data(), s.m, s.k), stream);
-    else
-      kernel.db(av, bv, dyv, row_major(out.data(), s.k, s.n), stream);
+  time_backward<Operand>(state, s, for_a, [&](auto a, auto b, auto dy, auto out, cudaStream_t st) {
+    for_a ? kernel.da(a, b, dy, out, st) : kernel.db(a, b, dy, out, st);
   });
 }
 
@@ -258,20 +244,20 @@ int main(int argc, char** argv) {
     add("gpu_sgemm/" + s.name(), [s](benchmark::State& st) { bench_sgemm(st, s); });
   for (const shape& s : {big, mid, narrow}) {
     add("gpu_bwd_dA/ste/u8/" + s.name(),
-        [s](benchmark::State& st) { bench_backward_da<u8>(st, s, ste{}); });
+        [s](benchmark::State& st) { bench_backward<u8>(st, s, ste{}, true); });
     add("gpu_bwd_dA/lut1d/u8/" + s.name(),
-        [s](benchmark::State& st) { bench_backward_da<u8>(st, s, lut1d{}); });
+        [s](benchmark::State& st) { bench_backward<u8>(st, s, lut1d{}, true); });
     add("gpu_bwd_dA/lut2d/u8/" + s.name(),
-        [s](benchmark::State& st) { bench_backward_da<u8>(st, s, lut2d{}); });
+        [s](benchmark::State& st) { bench_backward<u8>(st, s, lut2d{}, true); });
   }
   // Low-rank LUT-2D on the GEMM path (kernel/device/backward_lowrank.cuh), dA and dB at 1024^3
   // and LeNet's conv2 with batch 64 (narrow), ranks 1, 4, 16, beside STE (map + sgemm) and the
   // LUT-2D table kernel of the same pass in the same run (the dA baselines are above).
   for (const shape& s : {mid, narrow}) {
     add("gpu_bwd_dB/ste/u8/" + s.name(),
-        [s](benchmark::State& st) { bench_backward_db<u8>(st, s, ste{}); });
+        [s](benchmark::State& st) { bench_backward<u8>(st, s, ste{}, false); });
     add("gpu_bwd_dB/lut2d/u8/" + s.name(),
-        [s](benchmark::State& st) { bench_backward_db<u8>(st, s, lut2d{}); });
+        [s](benchmark::State& st) { bench_backward<u8>(st, s, lut2d{}, false); });
     for (const int rank : {1, 4, 16})
       for (const bool for_a : {true, false})
         add(std::string(for_a ? "gpu_bwd_dA" : "gpu_bwd_dB") + "/lowrank_r" +

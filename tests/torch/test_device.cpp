@@ -35,10 +35,12 @@ device_log emulated;
 
 class emulated_gemm final : public nn::gemm_kernels {
  public:
-  using backward_kernel =
-      std::variant<kernel::host::backward_table_kernel, kernel::host::backward_separable_kernel>;
+  using table_kernel = kernel::host::backward_table_kernel;
+  using separable_kernel = kernel::host::backward_separable_kernel;
   emulated_gemm(const product_table& lut, const nn::kernel_gradients& g, int device)
-      : device_(device), forward_(lut), backward_(make(g)) {}
+      : device_(device),
+        forward_(lut),
+        backward_(nn::make_backward_kernel<table_kernel, separable_kernel>(g)) {}
 
   void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
                matrix_view<std::int32_t> y, std::uintptr_t stream) const override {
@@ -59,12 +61,6 @@ class emulated_gemm final : public nn::gemm_kernels {
   }
 
  private:
-  static backward_kernel make(const nn::kernel_gradients& g) {
-    if (const auto* f = std::get_if<separable_gradients>(&g))
-      return backward_kernel(std::in_place_type<kernel::host::backward_separable_kernel>, *f);
-    return backward_kernel(std::in_place_type<kernel::host::backward_table_kernel>,
-                           std::get<gradient_tables>(g));
-  }
   void seen(std::uintptr_t stream) const {
     ++emulated.calls[device_];
     emulated.streams.push_back(stream);
@@ -72,7 +68,7 @@ class emulated_gemm final : public nn::gemm_kernels {
 
   int device_;
   kernel::host::forward_kernel forward_;
-  backward_kernel backward_;
+  nn::backward_kernel_for<table_kernel, separable_kernel> backward_;
 };
 
 std::unique_ptr<const nn::gemm_kernels> make_emulated(const product_table& lut,

@@ -35,6 +35,19 @@ struct execution {
 // separable scheme, else the full tables (dispatch.hpp's kernel_gradients, as a value).
 using kernel_gradients = std::variant<gradient_tables, separable_gradients>;
 
+// The backward kernel that such gradients make: SeparableKernel over the factors, else
+// TableKernel over the tables (for any backend's pair of kernel types).
+template <class TableKernel, class SeparableKernel>
+using backward_kernel_for = std::variant<TableKernel, SeparableKernel>;
+
+template <class TableKernel, class SeparableKernel>
+backward_kernel_for<TableKernel, SeparableKernel> make_backward_kernel(const kernel_gradients& g) {
+  using result = backward_kernel_for<TableKernel, SeparableKernel>;
+  if (const auto* factors = std::get_if<separable_gradients>(&g))
+    return result(std::in_place_type<SeparableKernel>, *factors);
+  return result(std::in_place_type<TableKernel>, std::get<gradient_tables>(g));
+}
+
 // One backend's three AM-GEMMs, wherever they run: the host engine (host_gemm) or one CUDA
 // device (tables uploaded at construction; each call stages the host operands through device
 // memory on `stream` and returns when the results are back on the host). The ops run on this

@@ -85,12 +85,14 @@ class staged_matrix {
 
 class staged_device_gemm final : public nn::gemm_kernels {
  public:
-  using backward_kernel = std::variant<kernel::device::backward_table_kernel,
-                                       kernel::device::backward_separable_kernel>;
+  using table_kernel = kernel::device::backward_table_kernel;
+  using separable_kernel = kernel::device::backward_separable_kernel;
 
   // Called with `device` current (make_staged_device_gemm), so every upload lands there.
   staged_device_gemm(const product_table& lut, const nn::kernel_gradients& grads, int device)
-      : device_(device), forward_(lut), backward_(make_backward(grads)) {}
+      : device_(device),
+        forward_(lut),
+        backward_(nn::make_backward_kernel<table_kernel, separable_kernel>(grads)) {}
 
   void forward(matrix_view<const code_t> a, matrix_view<const code_t> b,
                matrix_view<std::int32_t> y, std::uintptr_t stream) const override {
@@ -116,13 +118,6 @@ class staged_device_gemm final : public nn::gemm_kernels {
   }
 
  private:
-  static backward_kernel make_backward(const nn::kernel_gradients& grads) {
-    if (const auto* factors = std::get_if<separable_gradients>(&grads))
-      return backward_kernel(std::in_place_type<kernel::device::backward_separable_kernel>, *factors);
-    return backward_kernel(std::in_place_type<kernel::device::backward_table_kernel>,
-                           std::get<gradient_tables>(grads));
-  }
-
   template <class T>
   std::unique_ptr<staged_matrix<T>> stage(matrix_view<const T> host, cudaStream_t s) const {
     auto m = std::make_unique<staged_matrix<T>>(pool_, host.rows, host.cols, s);
@@ -155,7 +150,7 @@ class staged_device_gemm final : public nn::gemm_kernels {
 
   int device_;
   kernel::device::forward_kernel forward_;
-  backward_kernel backward_;
+  nn::backward_kernel_for<table_kernel, separable_kernel> backward_;
   scratch_pool pool_;
   mutable std::mutex mutex_;
 };

@@ -129,6 +129,17 @@ inline int gemm_dim(std::size_t x, const char* where) {
   return static_cast<int>(x);
 }
 
+// A cuBLAS handle for the FP32 GEMMs of the backward kernels: no TF32 (unless
+// NVIDIA_TF32_OVERRIDE forces it process-wide), so results stay within float rounding of the
+// double reference.
+inline std::shared_ptr<cublasContext> make_fp32_cublas_handle() {
+  cublasHandle_t handle = nullptr;
+  AMGRAD_CUBLAS_CHECK(cublasCreate(&handle));
+  std::shared_ptr<cublasContext> owned(handle, [](cublasHandle_t h) { (void)cublasDestroy(h); });
+  AMGRAD_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));
+  return owned;
+}
+
 }  // namespace amgrad::detail
 
 namespace amgrad::kernel::device {
@@ -241,13 +252,8 @@ class backward_separable_kernel {
   explicit backward_separable_kernel(const separable_gradients& g)
       : device_("amgrad::kernel::device::backward_separable_kernel"),
         da_of_b_(g.da_of_b),
-        db_of_a_(g.db_of_a) {
-    cublasHandle_t handle = nullptr;
-    AMGRAD_CUBLAS_CHECK(cublasCreate(&handle));
-    handle_.reset(handle, [](cublasHandle_t h) { (void)cublasDestroy(h); });
-    // FP32 throughout: no TF32 (unless NVIDIA_TF32_OVERRIDE forces it process-wide).
-    AMGRAD_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));
-  }
+        db_of_a_(g.db_of_a),
+        handle_(amgrad::detail::make_fp32_cublas_handle()) {}
 
   // dA (M x K) = dY (M x N) . G^T, G[k][j] = g_a(B[k][j]).
   void da(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,

@@ -137,13 +137,8 @@ class backward_low_rank_kernel {
       : device_("amgrad::kernel::device::backward_low_rank_kernel"),
         max_block_floats_(std::max<std::size_t>(1, max_block_floats)),
         da_(g.da, g.format),
-        db_(g.db, g.format) {
-    cublasHandle_t handle = nullptr;
-    AMGRAD_CUBLAS_CHECK(cublasCreate(&handle));
-    handle_.reset(handle, [](cublasHandle_t h) { (void)cublasDestroy(h); });
-    // FP32, no TF32: the result stays within float rounding of the double reference.
-    AMGRAD_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));
-  }
+        db_(g.db, g.format),
+        handle_(amgrad::detail::make_fp32_cublas_handle()) {}
 
   // dA (M x K) = sum_r u_r(A) (.) (dY . v_r(B)^T)
   void da(matrix_view<const code_t> a, matrix_view<const code_t> b, matrix_view<const float> dy,
