@@ -6,9 +6,12 @@
 //   amgrad-lut make MODEL [PARAMS] --bits B -o OUT  the table of a built-in model
 //   amgrad-lut make --blif FILE | --verilog FILE -o OUT  the simulated table of a netlist
 //   amgrad-lut hws FILE [--json]                  a LUT-2D half window from the table alone
+//   amgrad-lut rank FILE [--json]                 the low-rank LUT-2D rank for an error budget
 //
 // Exit codes: 0 success, 1 runtime error (bad file...), 2 usage error.
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -19,6 +22,7 @@
 
 #include "amgrad/amgrad.hpp"
 #include "amgrad/gradient/hws.hpp"
+#include "amgrad/gradient/lut2d_lowrank.hpp"
 #include "amgrad/multiplier/builtin.hpp"
 #include "amgrad/netlist/netlist.hpp"
 #include "amgrad/table/io.hpp"
@@ -31,8 +35,9 @@ namespace {
 constexpr const char* usage_text =
     "usage:\n"
     "  amgrad-lut info FILE [--json] [INPUT OPTIONS]\n"
-    "  amgrad-lut grad FILE --scheme {ste,lut2d,lut1d} [--hws N] [--compat]\n"
-    "             [--rule {signed_range,secant,lut2d_mean,least_squares}] [INPUT OPTIONS] -o OUT\n"
+    "  amgrad-lut grad FILE --scheme {ste,lut2d,lut1d,lut2d_lowrank} [--hws N] [--compat]\n"
+    "             [--rule {signed_range,secant,lut2d_mean,least_squares}]\n"
+    "             [--rank R | --rank-tol X] [INPUT OPTIONS] -o OUT\n"
     "  amgrad-lut convert IN OUT --to {date,approxtorch,tfapprox} [INPUT OPTIONS]\n"
     "  amgrad-lut make MODEL[:PARAMS] [PARAMS...] --bits B [--signed] [--to FORMAT] -o OUT\n"
     "  amgrad-lut make {--blif FILE | --verilog FILE} [--top MODULE] [--port-a P] [--port-b P]\n"
@@ -41,6 +46,9 @@ constexpr const char* usage_text =
     "             input ports, or --port-a/--port-b; --swap exchanges them; the product: the\n"
     "             only output port, or --port-out; --signed: two's complement ports)\n"
     "  amgrad-lut hws FILE [--max-roughness R] [--json] [INPUT OPTIONS]   (proposed HWS last)\n"
+    "  amgrad-lut rank FILE [--hws N] [--compat] [--rank-tol X] [--max-rank K] [--json]\n"
+    "             [INPUT OPTIONS]   (relative error of the LUT-2D gradients per rank; the rank\n"
+    "             within X, default 0.01, last)\n"
     "INPUT OPTIONS: --format {date,approxtorch,tfapprox} (default: detected from the content),\n"
     "               --bits B (TFApprox files are 256x256, 8-bit, unless B says otherwise;\n"
     "               other formats say their width, and B must agree),\n"
@@ -48,7 +56,9 @@ constexpr const char* usage_text =
     "               an entry is negative)\n"
     "OUT ending in .gz is written gzip-compressed.\n"
     "grad writes the DATE'25 text format; --compat reproduces the published tables' boundary\n"
-    "rule (boundary_rule::published) instead of Eq. 6.\n";
+    "rule (boundary_rule::published) instead of Eq. 6. lut2d_lowrank writes the rank-R LUT-2D\n"
+    "tables (truncated SVD): R fixed by --rank, or the smallest within the relative Frobenius\n"
+    "error --rank-tol (default 0.01), per gradient.\n";
 
 // ---- built-in models ----------------------------------------------------------------------
 
@@ -126,6 +136,14 @@ std::string number(double x) {
   return std::string(buffer, result.ptr);
 }
 
+// A finite number for a command-line option; its range is the caller's to check.
+double parse_double(const std::string& text, const char* option) {
+  char* end = nullptr;
+  const double x = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(x)) usage_fail(option, " must be a number, got '", text, "'");
+  return x;
+}
+
 std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -190,8 +208,35 @@ amgrad::rate_rule parse_rule(const std::string& s) {
   usage_fail("unknown --rule '", s, "' (expected signed_range, secant, lut2d_mean or least_squares)");
 }
 
+// ---- low-rank LUT-2D (amgrad::lut2d_lowrank) -----------------------------------------------
+
+// --rank R fixes the rank of both gradients; --rank-tol X (default 0.01) picks, per gradient, the
+// smallest rank whose relative Frobenius error is at most X.
+amgrad::lut2d_lowrank<> low_rank_scheme_of(const command_line& cl, int hws, amgrad::boundary_rule boundary) {
+  amgrad::lut2d_lowrank<> s;
+  s.hws = hws;
+  s.boundary = boundary;
+  const auto rank = cl.value("--rank");
+  const auto tolerance = cl.value("--rank-tol");
+  if (rank && tolerance) usage_fail("--rank and --rank-tol exclude each other");
+  if (rank) {
+    s.rank = parse_int(*rank, "--rank");
+    if (s.rank < 1) usage_fail("--rank must be >= 1, got ", s.rank);
+  }
+  if (tolerance) {
+    s.tolerance = parse_double(*tolerance, "--rank-tol");
+    if (s.tolerance < 0 || s.tolerance >= 1) usage_fail("--rank-tol must be in [0, 1), got '", *tolerance, "'");
+  }
+  return s;
+}
+
+std::string rank_text(const amgrad::low_rank_gradients& g) {
+  return amgrad::concat("rank_a=", g.da.rank, " (relative error ", number(g.da.relative_error()),
+                        "), rank_b=", g.db.rank, " (relative error ", number(g.db.relative_error()), ")");
+}
+
 int run_grad(const std::vector<std::string>& args) {
-  const command_line cl(args, {"--format", "--bits", "--scheme", "--hws", "--rule", "-o"},
+  const command_line cl(args, {"--format", "--bits", "--scheme", "--hws", "--rule", "--rank", "--rank-tol", "-o"},
                         {"--compat", "--signed", "--unsigned"});
   expect_positional(cl, 1, "one FILE");
   const std::string& path = cl.positional()[0];
@@ -201,8 +246,12 @@ int run_grad(const std::vector<std::string>& args) {
   const int hws = hws_text ? parse_int(*hws_text, "--hws") : amgrad::auto_hws;
   if (hws_text && hws < 0) usage_fail("--hws must be >= 0, got ", hws);
   const auto rule_text = cl.value("--rule");
-  if (cl.flag("--compat") && scheme != "lut2d") usage_fail("--compat applies to --scheme lut2d only");
+  const bool lut2d_family = scheme == "lut2d" || scheme == "lut2d_lowrank";
+  if (cl.flag("--compat") && !lut2d_family) usage_fail("--compat applies to --scheme lut2d or lut2d_lowrank only");
   if (rule_text && scheme != "lut1d") usage_fail("--rule applies to --scheme lut1d only");
+  if ((cl.value("--rank") || cl.value("--rank-tol")) && scheme != "lut2d_lowrank")
+    usage_fail("--rank and --rank-tol apply to --scheme lut2d_lowrank only");
+  const auto boundary = cl.flag("--compat") ? amgrad::boundary_rule::published : amgrad::boundary_rule::eq6;
   const auto in = input_options_of(cl);
   const auto lut = amgrad::read_product_table(path, in.format, in.is_signed, in.bits);
   const auto f = lut.format();
@@ -214,8 +263,7 @@ int run_grad(const std::vector<std::string>& args) {
     g = amgrad::ste{}.tables(lut);
     description = "scheme=ste";
   } else if (scheme == "lut2d") {
-    const amgrad::lut2d s{hws, cl.flag("--compat") ? amgrad::boundary_rule::published
-                                                     : amgrad::boundary_rule::eq6};
+    const amgrad::lut2d s{hws, boundary};
     g = s.tables(lut);
     const int h = s.resolved_hws(f);
     description = amgrad::concat("scheme=lut2d, half_ws_a=", h, ", half_ws_b=", h,
@@ -229,8 +277,16 @@ int run_grad(const std::vector<std::string>& args) {
     description = amgrad::concat("scheme=lut1d, rule=", rule_text.value_or("signed_range"));
     if (rule == amgrad::rate_rule::lut2d_mean)
       description += amgrad::concat(", hws=", amgrad::lut2d{hws}.resolved_hws(f));
+  } else if (scheme == "lut2d_lowrank") {
+    const auto s = low_rank_scheme_of(cl, hws, boundary);
+    const auto factors = s.low_rank(lut);
+    g = factors.expand();
+    description = amgrad::concat("scheme=lut2d_lowrank, half_ws=", amgrad::lut2d{hws}.resolved_hws(f),
+                                 ", boundary=", cl.flag("--compat") ? "published" : "eq6", ", ",
+                                 rank_text(factors));
+    std::cout << rank_text(factors) << "\n";
   } else {
-    usage_fail("unknown --scheme '", scheme, "' (expected ste, lut2d or lut1d)");
+    usage_fail("unknown --scheme '", scheme, "' (expected ste, lut2d, lut1d or lut2d_lowrank)");
   }
   amgrad::date_table_file file;
   file.info = {amgrad::concat("file_name=", path, ", QUANTIZATION_BIT=", f.bits,
@@ -352,10 +408,8 @@ int run_hws(const std::vector<std::string>& args) {
   const auto in = input_options_of(cl);
   amgrad::hws_options options;
   if (auto r = cl.value("--max-roughness")) {
-    char* end = nullptr;
-    options.max_roughness = std::strtod(r->c_str(), &end);
-    if (r->empty() || *end != '\0' || !(options.max_roughness > 0))
-      usage_fail("--max-roughness must be a positive number, got '", *r, "'");
+    options.max_roughness = parse_double(*r, "--max-roughness");
+    if (!(options.max_roughness > 0)) usage_fail("--max-roughness must be a positive number, got '", *r, "'");
   }
   const auto lut = amgrad::read_product_table(path, in.format, in.is_signed, in.bits);
   const auto p = amgrad::propose_hws(lut, options);
@@ -385,6 +439,52 @@ int run_hws(const std::vector<std::string>& args) {
   return 0;
 }
 
+// ---- rank: how many rank-1 terms the LUT-2D gradients need (amgrad::low_rank_of) ----------
+
+int run_rank(const std::vector<std::string>& args) {
+  const command_line cl(args, {"--format", "--bits", "--hws", "--rank-tol", "--max-rank"},
+                        {"--json", "--compat", "--signed", "--unsigned"});
+  expect_positional(cl, 1, "one FILE");
+  const std::string& path = cl.positional()[0];
+  const auto hws_text = cl.value("--hws");
+  const int hws = hws_text ? parse_int(*hws_text, "--hws") : amgrad::auto_hws;
+  if (hws_text && hws < 0) usage_fail("--hws must be >= 0, got ", hws);
+  const auto s = low_rank_scheme_of(
+      cl, hws, cl.flag("--compat") ? amgrad::boundary_rule::published : amgrad::boundary_rule::eq6);
+  int max_rank = 32;
+  if (auto k = cl.value("--max-rank")) {
+    max_rank = parse_int(*k, "--max-rank");
+    if (max_rank < 1) usage_fail("--max-rank must be >= 1, got ", max_rank);
+  }
+  const auto in = input_options_of(cl);
+  const auto lut = amgrad::read_product_table(path, in.format, in.is_signed, in.bits);
+  const auto g = s.low_rank(lut);
+  const int shown = std::min<int>(max_rank, static_cast<int>(g.da.singular_values.size()));
+  const int rank = std::max(g.da.rank, g.db.rank);
+  if (cl.flag("--json")) {
+    std::cout << "{\"file\": " << json_string(path) << ", \"bits\": " << lut.format().bits
+              << ", \"hws\": " << amgrad::lut2d{hws}.resolved_hws(lut.format())
+              << ", \"tolerance\": " << number(s.tolerance) << ", \"relative_error\": [";
+    for (int r = 1; r <= shown; ++r)
+      std::cout << (r > 1 ? ", " : "") << "{\"rank\": " << r << ", \"da\": " << number(g.da.relative_error(r))
+                << ", \"db\": " << number(g.db.relative_error(r)) << "}";
+    std::cout << "], \"rank_a\": " << g.da.rank << ", \"rank_b\": " << g.db.rank << ", \"rank\": " << rank
+              << "}\n";
+  } else {
+    std::cout << "file " << path << " (" << amgrad::to_string(lut.format()) << "), LUT-2D HWS "
+              << amgrad::lut2d{hws}.resolved_hws(lut.format())
+              << "\nrelative Frobenius error ||G - G_r|| / ||G|| of the rank-r truncated SVD\n"
+              << "  rank  dAM/da    dAM/db\n";
+    for (int r = 1; r <= shown; ++r) {
+      char line[64];
+      std::snprintf(line, sizeof line, "  %4d  %.6f  %.6f\n", r, g.da.relative_error(r), g.db.relative_error(r));
+      std::cout << line;
+    }
+    std::cout << "within " << number(s.tolerance) << ": " << rank_text(g) << "\n" << rank << "\n";
+  }
+  return 0;
+}
+
 int run(const std::vector<std::string>& args) {
   if (args.empty()) usage_fail("no command");
   const std::string& command = args[0];
@@ -398,6 +498,7 @@ int run(const std::vector<std::string>& args) {
   if (command == "convert") return run_convert(rest);
   if (command == "make") return run_make(rest);
   if (command == "hws") return run_hws(rest);
+  if (command == "rank") return run_rank(rest);
   usage_fail("unknown command '", command, "'");
 }
 
