@@ -37,12 +37,13 @@ struct shape {
   double macs() const { return double(m) * double(n) * double(k); }
 };
 
-// Square; LeNet conv2 as im2col (batch 64: M = 64*100, K = 6*5*5, N = 16); ResNet-18 3x3 convs
+// Square; LeNet conv2 as im2col (batch 64: M = 64*100, K = 6*5*5, N = 16); VGG8 conv4 of the
+// retraining grid (batch 64 at 14x14: M = 64*196, K = 16*3*3, N = 16); ResNet-18 3x3 convs
 // at batch 1 (64ch@56^2: M = 3136, K = 576, N = 64; 256ch@14^2: M = 196, K = 2304, N = 256);
 // ViT-B MLP fc1 at batch 8 (M = 8*197 tokens, K = 768, N = 3072).
 const std::vector<shape> shapes = {{256, 256, 256},   {512, 512, 512},   {1024, 1024, 1024},
                                    {2048, 2048, 2048}, {6400, 16, 150},  {3136, 64, 576},
-                                   {196, 256, 2304},   {1576, 3072, 768}};
+                                   {196, 256, 2304},   {1576, 3072, 768}, {12544, 16, 144}};
 
 enum class distribution { uniform, realistic };
 
@@ -291,7 +292,7 @@ void register_operand() {
            "/" + s.name() + "/threads:1").c_str(),
           bench_path<Operand>, s, how, 1);
 #endif
-  for (const auto& s : {shapes[2], shapes[4]})
+  for (const auto& s : {shapes[2], shapes[4], shapes[8]})  // 1024^3, LeNet conv2, VGG8 conv4
     for (int rank : {1, 2, 4, 8, 16})
       for (bool wrt_a : {true, false})
         benchmark::RegisterBenchmark(((wrt_a ? "bwd_dA/lowrank_r" : "bwd_dB/lowrank_r") +
