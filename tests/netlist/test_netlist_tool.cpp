@@ -10,12 +10,12 @@
 #include "amgrad/table/io.hpp"
 
 using namespace amgrad;
+using amgrad::test::contains;
 using amgrad::test::run_lut_tool;
 using amgrad::test::temp_dir;
 
 namespace {
 const std::string dir = AMGRAD_NETLIST_DIR;
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 }  // namespace
 
 TEST_CASE("amgrad-lut make --verilog/--blif writes the simulated table") {

@@ -24,4 +24,16 @@ inline tool_result run_lut_tool(const temp_dir& dir, const std::string& argument
   return {code, read_bytes(out), read_bytes(err)};
 }
 
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// The last non-empty line of a command's output (where the tools print their one answer).
+inline std::string last_line(const std::string& text) {
+  std::string t = text;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  const auto nl = t.rfind('\n');
+  return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
 }  // namespace amgrad::test

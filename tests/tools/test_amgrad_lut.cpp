@@ -11,6 +11,7 @@
 #include "run_tool.hpp"
 
 using namespace amgrad;
+using amgrad::test::contains;
 using amgrad::test::run_lut_tool;
 using amgrad::test::temp_dir;
 
@@ -24,8 +25,6 @@ product_table u2_table() {
   t(1, 2) = 1;
   return t;
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

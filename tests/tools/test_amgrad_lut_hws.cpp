@@ -10,21 +10,10 @@
 #include "run_tool.hpp"
 
 using namespace amgrad;
+using amgrad::test::contains;
+using amgrad::test::last_line;
 using amgrad::test::run_lut_tool;
 using amgrad::test::temp_dir;
-
-namespace {
-
-std::string last_line(const std::string& text) {
-  std::string t = text;
-  while (!t.empty() && t.back() == '\n') t.pop_back();
-  const auto nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-}  // namespace
 
 TEST_CASE("amgrad-lut hws: the library's proposal alone on the last line, in every format") {
   temp_dir dir;

@@ -11,19 +11,13 @@
 #include "run_tool.hpp"
 
 using namespace amgrad;
+using amgrad::test::contains;
+using amgrad::test::last_line;
 using amgrad::test::run_lut_tool;
 using amgrad::test::temp_dir;
 
 namespace {
 
-std::string last_line(const std::string& text) {
-  std::string t = text;
-  while (!t.empty() && t.back() == '\n') t.pop_back();
-  const auto nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // A table whose LUT-2D gradients are far from rank 1, so that the rank choices below differ.
 product_table table_under_test() { return make_product_table<u7>(truncated{6}); }
