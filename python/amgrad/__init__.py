@@ -14,12 +14,12 @@ import torch  # noqa: F401  (loads libtorch before the extension)
 
 from . import _C
 from ._C import Error, has_device_path
-from .core import (Multiplier, Scheme, lut1d, lut2d, models, multiplier, ste,
+from .core import (Multiplier, Scheme, lut1d, lut2d, lut2d_lowrank, models, multiplier, ste,
                    builtin_models, builtin_schemes)
 from . import lut
 from . import quant
 from . import nn
 
-__all__ = ["Error", "Multiplier", "Scheme", "ste", "lut1d", "lut2d", "models", "multiplier",
+__all__ = ["Error", "Multiplier", "Scheme", "ste", "lut1d", "lut2d", "lut2d_lowrank", "models", "multiplier",
            "builtin_models", "builtin_schemes", "lut", "quant", "nn", "has_device_path"]
 __version__ = "0.1.0"

@@ -63,7 +63,7 @@ class Multiplier:
         if isinstance(scheme, str):
             scheme = Scheme(scheme)
         return _C.Backend(self._table, scheme.name, scheme.hws_value, scheme.rule, scheme.boundary,
-                          self.label)
+                          self.label, scheme.rank, scheme.tolerance)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Multiplier) and self._table == other._table
@@ -90,11 +90,14 @@ def _from_pickle(table, signed, label):
 
 @dataclass(frozen=True)
 class Scheme:
-    """A gradient scheme: "ste", "lut1d" (rate rule) or "lut2d" (half window, boundary rule)."""
+    """A gradient scheme: "ste", "lut1d" (rate rule), "lut2d" (half window, boundary rule) or
+    "lut2d_lowrank" (LUT-2D's tables by a truncated SVD: a fixed rank, or a tolerance)."""
     name: str = "ste"
     hws: Optional[int] = None          # None: the paper's default for the width (2^(B-3))
     rule: str = "signed_range"         # lut1d: signed_range | secant | lut2d_mean | least_squares
-    boundary: str = "eq6"              # lut2d: eq6 | published
+    boundary: str = "eq6"              # lut2d, lut2d_lowrank: eq6 | published
+    rank: int = 0                      # lut2d_lowrank: > 0 fixes the rank; 0: from the tolerance
+    tolerance: float = 0.01            # lut2d_lowrank: relative Frobenius error of each table
 
     @property
     def hws_value(self) -> int:
@@ -114,6 +117,15 @@ def lut1d(rule: str = "signed_range", hws: Optional[int] = None) -> Scheme:
 def lut2d(hws: Optional[int] = None, boundary: str = "eq6") -> Scheme:
     """LUT-2D (DATE'25): central difference of the box-smoothed table, half window ``hws``."""
     return Scheme("lut2d", hws=hws, boundary=boundary)
+
+
+def lut2d_lowrank(hws: Optional[int] = None, boundary: str = "eq6", rank: Optional[int] = None,
+                  tolerance: float = 0.01) -> Scheme:
+    """LUT-2D with each gradient table replaced by its truncated SVD (LAPACKE): ``rank`` terms, or
+    the fewest whose relative Frobenius error is at most ``tolerance``. The backward runs the
+    table kernel or R float GEMMs, whichever the library estimates cheaper."""
+    return Scheme("lut2d_lowrank", hws=hws, boundary=boundary, rank=0 if rank is None else int(rank),
+                  tolerance=float(tolerance))
 
 
 def multiplier(spec: str, bits: int = 8, signed: bool = False) -> Multiplier:

@@ -1,6 +1,6 @@
-// Instantiates every (operand type x built-in scheme) backend over a run-time table, from the
-// library's lists (amgrad::operand_types, amgrad::builtin_schemes): compiled once, in its own
-// translation unit.
+// Instantiates every (operand type x run-time scheme) backend over a run-time table, from the
+// library's lists (amgrad::operand_types, amgrad::nn::runtime_schemes: the built-in schemes and,
+// where LAPACKE is linked, lut2d_lowrank): compiled once, in its own translation unit.
 #include "backends.hpp"
 
 #include "amgrad/gradient/builtin.hpp"
@@ -28,7 +28,7 @@ boundary_rule parse_boundary(const std::string& b) {
 // Calls f(scheme) with the scheme the spec names, every field set.
 template <class F>
 void with_scheme_spec(const scheme_spec& s, F&& f) {
-  with_scheme(s.name, s.hws, [&](auto scheme) {
+  nn::with_runtime_scheme(s.name, {s.hws, s.rank_tolerance, s.rank}, [&](auto scheme) {
     if constexpr (requires { scheme.rule; }) scheme.rule = parse_rule(s.rule);
     if constexpr (requires { scheme.boundary; }) scheme.boundary = parse_boundary(s.boundary);
     f(scheme);
@@ -54,6 +54,15 @@ gradient_tables scheme_tables(const product_table& lut, const scheme_spec& s) {
   gradient_tables out;
   with_scheme_spec(s, [&](auto scheme) { out = scheme.tables(lut); });
   return out;
+}
+
+low_rank_gradients scheme_low_rank(const product_table& lut, const scheme_spec& s) {
+  lut2d_lowrank<> scheme;
+  scheme.hws = s.hws;
+  scheme.boundary = parse_boundary(s.boundary);
+  scheme.rank = s.rank;
+  scheme.tolerance = s.rank_tolerance;
+  return scheme.low_rank(lut);
 }
 
 }  // namespace amgrad::python

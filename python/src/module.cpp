@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "amgrad/gradient/builtin.hpp"
+#include "amgrad/gradient/hws.hpp"
 #include "amgrad/kernel/reference.hpp"
 #include "amgrad/multiplier/builtin.hpp"
 #include "amgrad/quant/alignment.hpp"
@@ -415,24 +416,71 @@ PYBIND11_MODULE(_C, m) {
       .def("metrics", [](const py_table& t) { return metrics_dict(t.t); })
       .def("gradients",
            [](const py_table& t, const std::string& scheme, int hws, const std::string& rule,
-              const std::string& boundary) {
+              const std::string& boundary, int rank, double rank_tolerance) {
              py::gil_scoped_release release;
-             const auto g = amgrad::python::scheme_tables(t.t, {scheme, hws, rule, boundary});
+             const auto g = amgrad::python::scheme_tables(
+                 t.t, {scheme, hws, rule, boundary, rank, rank_tolerance});
              return std::make_pair(float_table_tensor(g.da), float_table_tensor(g.db));
            },
            py::arg("scheme"), py::arg("hws") = -1, py::arg("rule") = "signed_range",
-           py::arg("boundary") = "eq6")
+           py::arg("boundary") = "eq6", py::arg("rank") = 0, py::arg("rank_tolerance") = 0.01)
+      .def("propose_hws",
+           [](const py_table& t, double max_roughness) {
+             amgrad::hws_options options;
+             options.max_roughness = max_roughness;
+             amgrad::hws_proposal p;
+             {
+               py::gil_scoped_release release;
+               p = amgrad::propose_hws(t.t, options);
+             }
+             py::list ladder;
+             for (const auto& c : p.ladder)
+               ladder.append(py::make_tuple(c.hws, c.roughness, c.roughness_a, c.roughness_b));
+             py::dict out;
+             out["hws"] = p.hws;
+             out["hws_a"] = p.hws_a;
+             out["hws_b"] = p.hws_b;
+             out["ladder"] = ladder;
+             return out;
+           },
+           py::arg("max_roughness") = 1.0 / 16)
+      .def("low_rank",
+           [](const py_table& t, int hws, const std::string& boundary, int rank, double rank_tolerance) {
+             amgrad::low_rank_gradients g;
+             {
+               py::gil_scoped_release release;
+               g = amgrad::python::scheme_low_rank(t.t, {"lut2d_lowrank", hws, "signed_range", boundary,
+                                                        rank, rank_tolerance});
+             }
+             auto describe = [](const amgrad::low_rank_table& f) {
+               const auto n = static_cast<std::int64_t>(f.singular_values.size());
+               auto sv = torch::empty({n}, torch::kFloat64);
+               auto err = torch::empty({n + 1}, torch::kFloat64);
+               for (std::int64_t i = 0; i < n; ++i) sv[i] = f.singular_values[i];
+               for (std::int64_t r = 0; r <= n; ++r) err[r] = f.relative_error(static_cast<int>(r));
+               py::dict d;
+               d["rank"] = f.rank;
+               d["singular_values"] = sv;
+               d["relative_error"] = err;
+               return d;
+             };
+             return py::make_tuple(describe(g.da), describe(g.db));
+           },
+           py::arg("hws") = -1, py::arg("boundary") = "eq6", py::arg("rank") = 0,
+           py::arg("rank_tolerance") = 0.01)
       .def("__eq__", [](const py_table& a, const py_table& b) { return a.t == b.t; });
 
   py::class_<py_backend>(m, "Backend")
       .def(py::init([](const py_table& t, const std::string& scheme, int hws,
                        const std::string& rule, const std::string& boundary,
-                       const std::string& label) {
+                       const std::string& label, int rank, double rank_tolerance) {
              py::gil_scoped_release release;  // builds the gradient tables
-             return py_backend{amgrad::python::make_backend(t.t, {scheme, hws, rule, boundary}, label)};
+             return py_backend{amgrad::python::make_backend(
+                 t.t, {scheme, hws, rule, boundary, rank, rank_tolerance}, label)};
            }),
            py::arg("table"), py::arg("scheme"), py::arg("hws") = -1,
-           py::arg("rule") = "signed_range", py::arg("boundary") = "eq6", py::arg("label") = "table")
+           py::arg("rule") = "signed_range", py::arg("boundary") = "eq6", py::arg("label") = "table",
+           py::arg("rank") = 0, py::arg("rank_tolerance") = 0.01)
       .def_property_readonly("name", [](const py_backend& b) { return b.be->name(); })
       .def_property_readonly("bits", [](const py_backend& b) { return b.be->bits(); })
       .def("activation_params",

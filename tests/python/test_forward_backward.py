@@ -12,6 +12,11 @@ CASES = [("exact", 8, False), ("drum:4", 8, False), ("mitchell", 7, True),
          ("truncated:4", 6, True), ("bam:6,2", 8, False), ("etm:3", 5, False)]
 SCHEMES = [amgrad.ste(), amgrad.lut1d(), amgrad.lut1d(rule="least_squares"), amgrad.lut2d(),
            amgrad.lut2d(hws=4, boundary="published")]
+try:  # the low-rank scheme where amgrad has LAPACKE (test_hws_lowrank.py checks the message)
+    amgrad.multiplier("exact", bits=2).backend(amgrad.lut2d_lowrank(hws=0, rank=1))
+    SCHEMES += [amgrad.lut2d_lowrank(rank=2), amgrad.lut2d_lowrank(hws=4, boundary="published", tolerance=0.05)]
+except amgrad.Error:
+    pass
 
 
 def reference_linear(mult, scheme, state, dy, bias):
@@ -38,8 +43,9 @@ def reference_linear(mult, scheme, state, dy, bias):
     dW = torch.einsum("mn,mkn->kn", g, DB) - zx * g.sum(0)
     dx = torch.where(state["x_inside"], dX / sx, torch.zeros_like(dX))
     dw = torch.where(state["w_inside"], dW.t() / sw[:, None], torch.zeros_like(dW.t()))
-    # Float rounding, plus LUT-2D's int16 table round(16 g): |error| <= sum |dY| / 32.
-    fixed = 1.0 / 32 if scheme.name == "lut2d" else 0.0
+    # Float rounding, plus LUT-2D's int16 table round(16 g): |error| <= sum |dY| / 32 (the
+    # low-rank scheme's tables may run on that kernel too).
+    fixed = 1.0 / 32 if scheme.name in ("lut2d", "lut2d_lowrank") else 0.0
     tol_dx = (1e-5 * torch.einsum("mn,mkn->mk", g.abs(), DA.abs() + zw.abs()) +
               fixed * g.abs().sum(1, keepdim=True)) / sx + 1e-6
     tol_dw = ((1e-5 * torch.einsum("mn,mkn->kn", g.abs(), DB.abs() + abs(zx)) +
@@ -72,7 +78,8 @@ def test_linear_forward_bit_exact(spec, bits, signed):
     assert torch.equal(y, s["y"])                                      # the autograd path
 
 
-@pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: f"{s.name}-{s.rule}-{s.hws}-{s.boundary}")
+@pytest.mark.parametrize("scheme", SCHEMES,
+                         ids=lambda s: f"{s.name}-{s.rule}-{s.hws}-{s.boundary}-r{s.rank}-{s.tolerance}")
 @pytest.mark.parametrize("spec,bits,signed", CASES[1:4])
 def test_linear_backward_against_float64(spec, bits, signed, scheme):
     torch.manual_seed(1)
