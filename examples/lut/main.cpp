@@ -208,14 +208,28 @@ amgrad::rate_rule parse_rule(const std::string& s) {
   usage_fail("unknown --rule '", s, "' (expected signed_range, secant, lut2d_mean or least_squares)");
 }
 
+// --hws N (>= 0), or auto_hws (the width's default) when it is not given.
+int hws_of(const command_line& cl) {
+  const auto text = cl.value("--hws");
+  if (!text) return amgrad::auto_hws;
+  const int hws = parse_int(*text, "--hws");
+  if (hws < 0) usage_fail("--hws must be >= 0, got ", hws);
+  return hws;
+}
+
+// --compat: the published tables' boundary rule instead of Eq. 6.
+amgrad::boundary_rule boundary_of(const command_line& cl) {
+  return cl.flag("--compat") ? amgrad::boundary_rule::published : amgrad::boundary_rule::eq6;
+}
+
 // ---- low-rank LUT-2D (amgrad::lut2d_lowrank) -----------------------------------------------
 
-// --rank R fixes the rank of both gradients; --rank-tol X (default 0.01) picks, per gradient, the
-// smallest rank whose relative Frobenius error is at most X.
-amgrad::lut2d_lowrank<> low_rank_scheme_of(const command_line& cl, int hws, amgrad::boundary_rule boundary) {
+// --hws and --compat as for lut2d; --rank R fixes the rank of both gradients; --rank-tol X
+// (default 0.01) picks, per gradient, the smallest rank whose relative Frobenius error is <= X.
+amgrad::lut2d_lowrank<> low_rank_scheme_of(const command_line& cl) {
   amgrad::lut2d_lowrank<> s;
-  s.hws = hws;
-  s.boundary = boundary;
+  s.hws = hws_of(cl);
+  s.boundary = boundary_of(cl);
   const auto rank = cl.value("--rank");
   const auto tolerance = cl.value("--rank-tol");
   if (rank && tolerance) usage_fail("--rank and --rank-tol exclude each other");
@@ -242,16 +256,15 @@ int run_grad(const std::vector<std::string>& args) {
   const std::string& path = cl.positional()[0];
   const std::string scheme = cl.required("--scheme");
   const std::string out_path = cl.required("-o");
-  const auto hws_text = cl.value("--hws");
-  const int hws = hws_text ? parse_int(*hws_text, "--hws") : amgrad::auto_hws;
-  if (hws_text && hws < 0) usage_fail("--hws must be >= 0, got ", hws);
+  const bool hws_given = cl.value("--hws").has_value();
+  const int hws = hws_of(cl);
   const auto rule_text = cl.value("--rule");
   const bool lut2d_family = scheme == "lut2d" || scheme == "lut2d_lowrank";
   if (cl.flag("--compat") && !lut2d_family) usage_fail("--compat applies to --scheme lut2d or lut2d_lowrank only");
   if (rule_text && scheme != "lut1d") usage_fail("--rule applies to --scheme lut1d only");
   if ((cl.value("--rank") || cl.value("--rank-tol")) && scheme != "lut2d_lowrank")
     usage_fail("--rank and --rank-tol apply to --scheme lut2d_lowrank only");
-  const auto boundary = cl.flag("--compat") ? amgrad::boundary_rule::published : amgrad::boundary_rule::eq6;
+  const auto boundary = boundary_of(cl);
   const auto in = input_options_of(cl);
   const auto lut = amgrad::read_product_table(path, in.format, in.is_signed, in.bits);
   const auto f = lut.format();
@@ -259,7 +272,7 @@ int run_grad(const std::vector<std::string>& args) {
   amgrad::gradient_tables g;
   std::string description;
   if (scheme == "ste") {
-    if (hws_text) usage_fail("--hws does not apply to --scheme ste");
+    if (hws_given) usage_fail("--hws does not apply to --scheme ste");
     g = amgrad::ste{}.tables(lut);
     description = "scheme=ste";
   } else if (scheme == "lut2d") {
@@ -270,7 +283,7 @@ int run_grad(const std::vector<std::string>& args) {
                                          ", boundary=", cl.flag("--compat") ? "published" : "eq6");
   } else if (scheme == "lut1d") {
     const amgrad::rate_rule rule = rule_text ? parse_rule(*rule_text) : amgrad::rate_rule::signed_range;
-    if (hws_text && rule != amgrad::rate_rule::lut2d_mean)
+    if (hws_given && rule != amgrad::rate_rule::lut2d_mean)
       usage_fail("--hws applies to lut1d only with --rule lut2d_mean");
     const amgrad::lut1d s{rule, hws};
     g = s.tables(lut);
@@ -278,7 +291,7 @@ int run_grad(const std::vector<std::string>& args) {
     if (rule == amgrad::rate_rule::lut2d_mean)
       description += amgrad::concat(", hws=", amgrad::lut2d{hws}.resolved_hws(f));
   } else if (scheme == "lut2d_lowrank") {
-    const auto s = low_rank_scheme_of(cl, hws, boundary);
+    const auto s = low_rank_scheme_of(cl);
     const auto factors = s.low_rank(lut);
     g = factors.expand();
     description = amgrad::concat("scheme=lut2d_lowrank, half_ws=", amgrad::lut2d{hws}.resolved_hws(f),
@@ -446,11 +459,7 @@ int run_rank(const std::vector<std::string>& args) {
                         {"--json", "--compat", "--signed", "--unsigned"});
   expect_positional(cl, 1, "one FILE");
   const std::string& path = cl.positional()[0];
-  const auto hws_text = cl.value("--hws");
-  const int hws = hws_text ? parse_int(*hws_text, "--hws") : amgrad::auto_hws;
-  if (hws_text && hws < 0) usage_fail("--hws must be >= 0, got ", hws);
-  const auto s = low_rank_scheme_of(
-      cl, hws, cl.flag("--compat") ? amgrad::boundary_rule::published : amgrad::boundary_rule::eq6);
+  const auto s = low_rank_scheme_of(cl);
   int max_rank = 32;
   if (auto k = cl.value("--max-rank")) {
     max_rank = parse_int(*k, "--max-rank");
@@ -463,7 +472,7 @@ int run_rank(const std::vector<std::string>& args) {
   const int rank = std::max(g.da.rank, g.db.rank);
   if (cl.flag("--json")) {
     std::cout << "{\"file\": " << json_string(path) << ", \"bits\": " << lut.format().bits
-              << ", \"hws\": " << amgrad::lut2d{hws}.resolved_hws(lut.format())
+              << ", \"hws\": " << amgrad::lut2d{s.hws}.resolved_hws(lut.format())
               << ", \"tolerance\": " << number(s.tolerance) << ", \"relative_error\": [";
     for (int r = 1; r <= shown; ++r)
       std::cout << (r > 1 ? ", " : "") << "{\"rank\": " << r << ", \"da\": " << number(g.da.relative_error(r))
@@ -472,7 +481,7 @@ int run_rank(const std::vector<std::string>& args) {
               << "}\n";
   } else {
     std::cout << "file " << path << " (" << amgrad::to_string(lut.format()) << "), LUT-2D HWS "
-              << amgrad::lut2d{hws}.resolved_hws(lut.format())
+              << amgrad::lut2d{s.hws}.resolved_hws(lut.format())
               << "\nrelative Frobenius error ||G - G_r|| / ||G|| of the rank-r truncated SVD\n"
               << "  rank  dAM/da    dAM/db\n";
     for (int r = 1; r <= shown; ++r) {
