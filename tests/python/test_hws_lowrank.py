@@ -7,16 +7,7 @@ import pytest
 import torch
 
 import amgrad
-
-
-def has_low_rank():
-    """False where amgrad was built without LAPACKE (the SVD's library): then it says so."""
-    try:
-        amgrad.lut.low_rank(amgrad.multiplier("exact", bits=2), amgrad.lut2d_lowrank(hws=0, rank=1))
-        return True
-    except amgrad.Error as e:
-        assert "LAPACKE" in str(e)
-        return False
+from conftest import has_low_rank
 
 
 low_rank_only = pytest.mark.skipif(not has_low_rank(), reason="amgrad built without LAPACKE")
